@@ -1,0 +1,167 @@
+"""The June 2023 state: communities and their reserve cadres, built from the article's figures.
+
+Shares that the article reports (F05, F07-F10, F19-F29) are met exactly up to rounding
+by allocating whole counts at random, rather than by independent coin flips, so that a
+100-community run starts where the article says 2023 was. Randomness comes from the
+model's `rng` (numpy Generator seeded with the run's seed); it happens before any policy
+acts, so every scenario run from one seed starts from the same state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.parameters import Parameters
+from sim.state import DOMAINS, GRID, CadreTable, CommunityTable, cadre_key
+
+POLICY_FEATURES = (
+    "training_base",  # F25
+    "growth_file",  # F27
+    "promotion_standard",  # F28
+    "honour_fund",  # F29
+    "rotation",  # F17/F19: scientific use
+    "staged_training",  # F33
+    "dual_track",  # F14
+    "dynamic_monitoring",  # F37-F39
+)
+
+
+def apportion(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split `total` into whole numbers proportional to `weights` (largest remainder)."""
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    exact = total * weights / weights.sum()
+    counts = np.floor(exact).astype(np.int64)
+    short = total - counts.sum()
+    counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
+    return counts
+
+
+def choose(rng: np.random.Generator, candidates: np.ndarray, share: float) -> np.ndarray:
+    """A random subset of exactly round(share x len) of `candidates`."""
+    k = round(share * len(candidates))
+    return rng.permutation(candidates)[:k]
+
+
+def build_communities(p: Parameters, rng: np.random.Generator) -> CommunityTable:
+    """Communities with kind, tier, region, pools, quotas, posts and policy adoption order."""
+    n = p.n_communities
+    c = CommunityTable(n)
+    index = np.arange(n)
+    c.cluster = (index // p.cluster_size).astype(np.int32)
+    c.central = index % p.cluster_size == 0  # F36: one central community per pool
+    n_clusters = int(c.cluster.max()) + 1
+    # City tier and region are properties of a pool's city: allocate them to whole pools.
+    tier_of_cluster = np.repeat(
+        [1, 2, 3], apportion(n_clusters, [p.tier1_share, p.tier2_share, 1 - p.tier1_share - p.tier2_share])
+    )
+    c.tier = rng.permutation(tier_of_cluster).astype(np.int8)[c.cluster]
+    east_of_cluster = np.arange(n_clusters) < round(p.east_share * n_clusters)
+    c.east = rng.permutation(east_of_cluster)[c.cluster]
+    c.county[choose(rng, index, p.county_share)] = True
+    weights = rng.lognormal(0.0, p.reserve_size_dispersion, n) if p.reserve_size_dispersion > 0 else np.ones(n)
+    c.base_quota = np.maximum(1, apportion(round(p.reserve_per_community * n), weights)).astype(np.int32)
+    c.establishment = _establishment(p, c.base_quota)
+    for feature in POLICY_FEATURES:
+        c.rank[feature] = (rng.permutation(n) + 0.5) / n
+    m = p.mentors_per_community
+    c.mentor_rank = ((rng.permutation(n * m) + 0.5) / (n * m)).reshape(n, m)
+    return c
+
+
+def _establishment(p: Parameters, quota: np.ndarray) -> np.ndarray:
+    """Practice posts by type per community, proportional to the reserve it holds."""
+    mix = np.array([p.post_mix_admin, p.post_mix_digital, p.post_mix_elderly, 0.0])
+    mix[GRID] = 1.0 - mix.sum()
+    total = np.maximum(1, np.round(p.posts_per_cadre * quota)).astype(np.int64)
+    return np.stack([apportion(t, mix) for t in total]).astype(np.int32)
+
+
+def build_cadres(p: Parameters, c: CommunityTable, rng: np.random.Generator) -> CadreTable:
+    """The reserve of June 2023, matching F05, F07-F10, F23 and F24 up to rounding.
+
+    Training status and posts (F19-F22) are set by `sim.processes.posting.initial_posts`."""
+    n = int(c.base_quota.sum())
+    table = CadreTable(int(n * 1.3) + 16)
+    rows = table.allocate(n)
+    home = np.repeat(np.arange(c.n), c.base_quota).astype(np.int32)
+    serial = np.arange(n) - np.repeat(np.cumsum(c.base_quota) - c.base_quota, c.base_quota)
+    c.next_serial = c.base_quota.astype(np.int64).copy()
+    table.key[rows] = cadre_key(home, serial)
+    table.home[rows] = home
+    table.serving[rows] = home
+    table.age[rows] = _ages(p, rng, n)
+    table.education[rows] = _education(p, c, rng, home)
+    table.capability[rows] = rng.standard_normal(n)
+    table.mentor[rows] = rng.integers(0, p.mentors_per_community, n)
+    months_since_min_age = (table.age[rows] - p.min_age) * 12
+    tenure = np.minimum(rng.integers(0, p.initial_tenure_max_months + 1, n), months_since_min_age).astype(np.int32)
+    table.entry_month[rows] = -tenure
+    table.competence[rows] = entry_competence(
+        p,
+        table.education[rows],
+        table.capability[rows],
+        young=table.age[rows] < 35,
+        studied_elderly=rng.random(n) < p.elderly_psychology_share_young,
+        domain_noise=rng.standard_normal((n, len(DOMAINS))),
+    )
+    experience = np.minimum(20.0, p.initial_experience_gain * tenure)
+    table.competence[rows] = np.clip(table.competence[rows] + experience[:, None], 0, 100)
+    table.contribution[rows] = p.contribution_per_month * np.minimum(12, tenure)
+    return table
+
+
+def _ages(p: Parameters, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Exactly F09's share under 35 and F10's share over 45."""
+    young = round(p.share_under_35 * n)
+    old = round(p.share_over_45 * n)
+    ages = np.concatenate(
+        [
+            rng.uniform(p.min_age, 35, young),
+            rng.uniform(35, 45, n - young - old),
+            rng.uniform(np.nextafter(45, 46), p.max_reserve_age, old),
+        ]
+    )
+    return rng.permutation(ages)
+
+
+def _education(p: Parameters, c: CommunityTable, rng: np.random.Generator, home: np.ndarray) -> np.ndarray:
+    """Degree (bachelor+) share by kind (F23 gap) and master's share by tier (F07, F08)."""
+    n = len(home)
+    education = np.zeros(n, dtype=np.int8)
+    county = c.county[home]
+    for is_county, share in ((False, p.degree_share_street), (True, p.degree_share_street - p.county_degree_gap)):
+        education[choose(rng, np.flatnonzero(county == is_county), max(0.0, share))] = 1
+    tier = c.tier[home]
+    for t, share in ((1, p.masters_share_tier1), (2, p.masters_share_tier2), (3, p.masters_share_tier34)):
+        in_tier = np.flatnonzero(tier == t)
+        graduates = rng.permutation(in_tier[education[in_tier] >= 1])
+        k = round(share * len(in_tier))
+        if k > len(graduates):
+            raise InputError(
+                f"masters_share for tier {t} ({share:g}) exceeds the share of cadres with a degree there; "
+                "lower it or raise degree_share_street"
+            )
+        education[graduates[:k]] = 2
+    return education
+
+
+def entry_competence(
+    p: Parameters,
+    education: np.ndarray,
+    capability: np.ndarray,
+    young: np.ndarray,
+    studied_elderly: np.ndarray,
+    domain_noise: np.ndarray,
+) -> np.ndarray:
+    """Competence by domain of a newcomer: education, true capability and domain noise.
+
+    F24: young cadres who have studied elderly psychology start higher in elderly work.
+    """
+    level = p.competence_mean_entry + p.competence_education_step * (education - 1) + p.competence_capability_sd * capability
+    competence = level[:, None] + p.competence_domain_sd * domain_noise
+    shift = np.where(studied_elderly, 0.5, -0.5) * p.elderly_psychology_bonus
+    competence[:, DOMAINS.index("elderly_social")] += np.where(young, shift, 0.0)
+    return np.clip(competence, 0, 100)

@@ -1,0 +1,162 @@
+"""The cadre pipeline model: Mesa model of community reserve cadres, month by month.
+
+Month 0 is the article's June 2023 state; month 1 is July 2023. Each month, in order:
+
+1. policy      - levers for the month: the scenario's values, overridden by active programs
+2. ageing      - everyone ages; cadres reaching `max_reserve_age` retire from the reserve
+3. selection   - vacancies open selections; recruits whose selection ends join (F05, F11, F12)
+4. training    - training months, competence gains, stage progress, degrees (F13-F16, F25-F27, F30, F33)
+5. posting     - posts end or rotate, idle cadres are posted (F17-F22, F36)
+6. practice    - learning on the job, fading when idle, contribution value (F32)
+7. appraisal   - at quarter ends: health index, scores and the exit rule (F37-F39)
+8. promotion   - into formal posts (F18, F28)
+9. exit        - voluntary exit (F19, F28, F29, F35, F43)
+10. record     - one row of outcomes (`sim.outcomes`)
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.agents import Cadre, Community
+from sim.initial import build_cadres, build_communities
+from sim.outcomes import measure, reference_values
+from sim.parameters import catalogue
+from sim.processes import appraisal, careers, posting, selection, training
+from sim.programs import Program
+from sim.rng import RandomStreams
+from sim.scenario import Scenario
+from sim.state import POST_TYPES
+
+START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
+FLOWS = ("recruits", "promotions", "exits_voluntary", "exits_appraisal", "exits_retirement")
+LEVERS = tuple(name for name, spec in catalogue().items() if spec.lever)
+# Which coverage lever switches which community feature on.
+FEATURE_LEVERS = {
+    "training_base": "training_base_coverage",
+    "growth_file": "growth_file_coverage",
+    "promotion_standard": "promotion_standard_coverage",
+    "honour_fund": "honour_fund_coverage",
+    "rotation": "rotation_coverage",
+    "staged_training": "staged_training_coverage",
+    "dual_track": "dual_track_coverage",
+    "dynamic_monitoring": "dynamic_monitoring_coverage",
+}
+
+
+class CadreModel(mesa.Model):
+    """Reserve cadres in `n_communities` communities under one scenario, from one seed."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0) -> None:
+        super().__init__(rng=seed)
+        self.policy_scenario = scenario
+        self.p = p = scenario.parameters
+        self.seed = seed
+        self.streams = RandomStreams(seed)
+        self.month = 0
+        self.stage_focus = np.array(
+            [np.zeros(5), p.stage_focus_foundation, p.stage_focus_advancement, p.stage_focus_refinement, np.zeros(5)]
+        )
+        self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
+        self.communities = build_communities(p, self.rng)
+        self.quota = self.communities.base_quota.copy()
+        self._set_policy()
+        self.cadres = build_cadres(p, self.communities, self.rng)
+        self.pending = np.zeros((self.communities.n, selection.MAX_DELAY + 1), dtype=np.int64)
+        Community.create_agents(self, self.communities.n, list(range(self.communities.n)))
+        self._agent_of_row = np.empty(self.cadres.capacity, dtype=object)
+        self.rows = self.cadres.rows()
+        self.add_cadres(self.rows)
+        posting.initial_posts(self, self.rng)
+        self.cadres.health[self.rows] = appraisal.health_index(self, self.rows)
+        self.flows = dict.fromkeys(FLOWS, 0)
+        self.reference = reference_values(self)
+        self.records: list[dict] = []
+        self._record()
+
+    # --- calendar -----------------------------------------------------------------------
+    @property
+    def period(self) -> pd.Period:
+        return START + self.month
+
+    @property
+    def year(self) -> int:
+        return self.period.year
+
+    @property
+    def calendar_month(self) -> int:
+        return self.period.month
+
+    # --- the monthly step -----------------------------------------------------------------
+    def step(self) -> None:
+        self.month += 1
+        self._set_policy()
+        self.flows = dict.fromkeys(FLOWS, 0)
+        self._remove(careers.age(self), "exits_retirement")
+        self.flows["recruits"] = selection.select(self)
+        training.train(self)
+        posting.post(self)
+        posting.practise(self)
+        if appraisal.is_quarter_end(self.calendar_month):
+            self._remove(appraisal.appraise(self), "exits_appraisal")
+        self._remove(careers.promote(self), "promotions")
+        self._remove(careers.leave(self), "exits_voluntary")
+        self._record()
+
+    def _set_policy(self) -> None:
+        """Lever values for this month and the community features they switch on."""
+        values = {name: self.p[name] for name in LEVERS}
+        self.active_programs: list[Program] = [prog for prog in self.policy_scenario.programs if prog.active(self.year)]
+        for prog in self.active_programs:  # later programs in the scenario's list win ties
+            values.update(prog.levers)
+        self.levers = SimpleNamespace(**values)
+        c = self.communities
+        self.features = {feature: c.has(feature, values[lever]) for feature, lever in FEATURE_LEVERS.items()}
+        self.mentor_trained = c.mentors_trained(values["mentor_trained_share"])
+        growth = (1 + self.p.quota_growth_per_year) ** (self.month / 12)
+        self.quota = np.maximum(1, np.round(c.base_quota * growth)).astype(np.int64)
+
+    # --- cadres joining and leaving -----------------------------------------------------
+    def add_cadres(self, rows: np.ndarray) -> None:
+        """Create a Mesa agent for each new row."""
+        if len(self._agent_of_row) < self.cadres.capacity:
+            grown = np.empty(self.cadres.capacity, dtype=object)
+            grown[: len(self._agent_of_row)] = self._agent_of_row
+            self._agent_of_row = grown
+        for row in rows.tolist():
+            self._agent_of_row[row] = Cadre(self, row)
+        self.rows = self.cadres.rows()
+
+    def _remove(self, rows: np.ndarray, flow: str) -> None:
+        self.flows[flow] += len(rows)
+        if len(rows) == 0:
+            return
+        for row in rows.tolist():
+            self._agent_of_row[row].remove()
+            self._agent_of_row[row] = None
+        self.cadres.release(rows)
+        self.rows = self.cadres.rows()
+
+    # --- outputs ------------------------------------------------------------------------
+    def cgcmm_levels(self, competence: np.ndarray) -> np.ndarray:
+        """CGCMM level 1-5 (F31) from mean competence across the five domains."""
+        return 1 + np.searchsorted(np.asarray(self.p.cgcmm_thresholds), competence.mean(axis=1), side="right")
+
+    def program_cost(self, cadres: int) -> float:
+        """Yuan spent on active programs this month."""
+        n = self.communities.n
+        return sum(p.cost_per_community_year * n + p.cost_per_cadre_year * cadres for p in self.active_programs) / 12
+
+    def _record(self) -> None:
+        row = {"month": self.month, "date": self.period.to_timestamp(how="end").normalize()}
+        row.update(measure(self))
+        row["programs_active"] = "+".join(p.id for p in self.active_programs)
+        self.records.append(row)
+
+    def results(self) -> pd.DataFrame:
+        """One row per month (month 0 = June 2023)."""
+        return pd.DataFrame.from_records(self.records)

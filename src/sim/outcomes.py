@@ -1,0 +1,141 @@
+"""Monthly outcomes: the tidy row `simulate` returns for each month (see docs/outputs.md).
+
+Governance outcomes are indices with mid-2023 = 100. Each rests on a *capacity*: for a post
+type, the competence its cadres bring in the domains the post exercises, counting no more
+cadres than the establishment and discounting posts taken untrained (F20), per post of
+establishment. An index is 100 x (capacity / capacity in 2023) ^ elasticity; governance cost
+falls as overall capacity rises. Proposal adoption (F41) is a logistic function of the
+governance-partner system, the incubator (F40) and mean competence; resident participation
+(F42) follows adoption.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.processes.posting import filled_posts
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE
+
+if TYPE_CHECKING:
+    from sim.model import CadreModel
+
+
+def logit(x: float) -> float:
+    return float(np.log(x / (1 - x)))
+
+
+def capacities(model: CadreModel) -> dict[str, float]:
+    """Capacity (0-1) of each post type and overall, pooled over communities."""
+    p, t, rows, c = model.p, model.cadres, model.rows, model.communities
+    posted = rows[t.post[rows] != IDLE]
+    kind = t.post[posted]
+    weights = model.post_domains[kind]
+    value = (t.competence[posted] * weights).sum(axis=1) / weights.sum(axis=1) / 100
+    value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
+    cell = t.serving[posted] * 4 + kind
+    delivered = np.bincount(cell, weights=value, minlength=4 * c.n).reshape(c.n, 4)
+    count = filled_posts(model)
+    establishment = c.establishment
+    share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
+    by_type = (delivered * share_counted).sum(axis=0) / np.maximum(1, establishment.sum(axis=0))
+    overall = float((delivered * share_counted).sum() / max(1, establishment.sum()))
+    return {
+        "admin": by_type[ADMIN],
+        "digital": by_type[DIGITAL],
+        "elderly": by_type[ELDERLY],
+        "grid": by_type[GRID],
+        "overall": overall,
+        "service": float(np.mean(by_type[[ADMIN, DIGITAL, ELDERLY]])),
+        "response": float(np.mean(by_type[[DIGITAL, GRID]])),
+    }
+
+
+def proposal_adoption(model: CadreModel, mean_competence: float) -> float:
+    p, levers = model.p, model.levers
+    x = logit(p.proposal_adoption_2023)
+    x += p.partner_adoption_logit * levers.governance_partner
+    x += p.incubator_adoption_logit * p.innovation_projects_per_year * levers.incubator
+    x += p.adoption_competence_slope * (mean_competence - model.reference["mean_competence"]) / 10
+    return float(1 / (1 + np.exp(-x)))
+
+
+def measure(model: CadreModel) -> dict[str, float]:
+    """Everything recorded for one month."""
+    p, t, rows, c, f = model.p, model.cadres, model.rows, model.communities, model.features
+    n = max(1, len(rows))
+    home = t.home[rows]
+    posted = t.post[rows] != IDLE
+    traditional = ~f["rotation"][home]
+    competence = t.competence[rows]
+    mean_competence = float(competence.mean()) if len(rows) else 0.0
+    levels = model.cgcmm_levels(competence)
+    counts = filled_posts(model).sum(axis=0)
+    establishment = c.establishment.sum(axis=0)
+    flows = model.flows
+    exits = flows["exits_voluntary"] + flows["exits_appraisal"] + flows["exits_retirement"]
+    cap = capacities(model)
+    ref = model.reference
+    adoption = proposal_adoption(model, mean_competence)
+    row = {
+        "cadres": len(rows),
+        "reserve_per_community": len(rows) / c.n,
+        "share_under_35": _share(t.age[rows] < 35),
+        "share_over_45": _share(t.age[rows] > 45),
+        "share_masters": _share(t.education[rows] == 2),
+        "share_degree_street": _share(t.education[rows][~c.county[home]] >= 1),
+        "share_degree_county": _share(t.education[rows][c.county[home]] >= 1),
+        "share_masters_tier1": _share(t.education[rows][c.tier[home] == 1] == 2),
+        "share_masters_tier2": _share(t.education[rows][c.tier[home] == 2] == 2),
+        "share_masters_tier34": _share(t.education[rows][c.tier[home] == 3] == 2),
+        "idle_rate": _share(~posted),
+        "idle_rate_traditional": _share(~posted[traditional]),
+        "mismatch_rate": _share(~t.specialised[rows][posted]),
+        "mismatch_rate_traditional": _share(~t.specialised[rows][posted & traditional]),
+        "digital_vacancy_rate": 1 - min(counts[DIGITAL], establishment[DIGITAL]) / max(1, establishment[DIGITAL]),
+        "admin_overstaffing": counts[ADMIN] / max(1, establishment[ADMIN]) - 1,
+        **flows,
+        "turnover_rate": 12 * exits / n,
+        "mean_competence": mean_competence,
+        **{f"competence_{d}": float(competence[:, i].mean()) if len(rows) else 0.0 for i, d in enumerate(DOMAINS)},
+        "mean_cgcmm_level": float(levels.mean()) if len(rows) else 0.0,
+        **{f"share_cgcmm_{k}": _share(levels == k) for k in range(1, 6)},
+        **{
+            f"share_stage_{name}": _share(t.stage[rows] == k)
+            for k, name in enumerate(("foundation", "advancement", "refinement", "mature"), 1)
+        },
+        "share_specialised": _share(t.specialised[rows]),
+        "health_index_mean": float(t.health[rows].mean()) if len(rows) else 0.0,
+        "mentor_trained_share": float(model.mentor_trained.mean()),
+        "training_base_coverage": float(f["training_base"].mean()),
+        "growth_file_coverage": float(f["growth_file"].mean()),
+        "promotion_standard_coverage": float(f["promotion_standard"].mean()),
+        "honour_fund_coverage": float(f["honour_fund"].mean()),
+        "rotation_coverage": float(f["rotation"].mean()),
+        "staged_training_coverage": float(f["staged_training"].mean()),
+        "proposal_adoption_rate": adoption,
+        "resident_participation": 100 * (adoption / ref["proposal_adoption_rate"]) ** p.participation_adoption_elasticity,
+        "dispute_resolution_efficiency": 100 * _ratio(cap["grid"], ref["grid"]) ** p.dispute_capacity_elasticity,
+        "service_satisfaction": 100 * _ratio(cap["service"], ref["service"]) ** p.satisfaction_capacity_elasticity,
+        "governance_cost": 100 * _ratio(cap["overall"], ref["overall"]) ** -p.cost_capacity_elasticity,
+        "response_speed": 100 * _ratio(cap["response"], ref["response"]) ** p.response_capacity_elasticity,
+        "program_cost": model.program_cost(len(rows)),
+    }
+    return row
+
+
+def reference_values(model: CadreModel) -> dict[str, float]:
+    """The mid-2023 values that the indices are relative to."""
+    competence = model.cadres.competence[model.rows]
+    reference = {"mean_competence": float(competence.mean()), "proposal_adoption_rate": model.p.proposal_adoption_2023}
+    reference.update(capacities(model))
+    return reference
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if mask.size else 0.0
+
+
+def _ratio(value: float, reference: float) -> float:
+    return max(value, 1e-9) / max(reference, 1e-9)

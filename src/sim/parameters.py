@@ -1,0 +1,180 @@
+"""The parameter catalogue (`data/parameters.yaml`): defaults, ranges, units, sources.
+
+Every number the model uses is declared there once. This module reads the catalogue,
+checks values against it and hands the model a read-only `Parameters` object.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from sim.errors import InputError, closest
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the project's data/ (editable install)
+CATALOGUE = DATA_DIR / "parameters.yaml"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One entry of the catalogue."""
+
+    name: str
+    type: str  # float | int | bool | choice | list
+    default: Any
+    source: str
+    description: str
+    unit: str = ""
+    range: tuple[float, float] | None = None
+    allowed: tuple[float, float] | None = None
+    choices: tuple[str, ...] = ()
+    lever: bool = False
+    increasing: bool = False
+
+    @property
+    def citation(self) -> str:
+        """The figure ID(s) or 'assumption' that the source starts with."""
+        return self.source.split(":")[0].split(" (")[0]
+
+    def check(self, value: Any, where: str = "") -> Any:
+        """Return `value` converted to this parameter's type, or raise InputError."""
+        at = f"{where}: " if where else ""
+        bad = f"{at}parameter '{self.name}' = {value!r}"
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "on", "off"}:
+                return value.lower() in {"true", "yes", "on"}
+            raise InputError(f"{bad} is not true/false")
+        if self.type == "choice":
+            if value not in self.choices:
+                raise InputError(f"{bad} is not one of: {', '.join(self.choices)}{closest(str(value), set(self.choices))}")
+            return value
+        if self.type == "list":
+            if not isinstance(value, list | tuple) or not all(_is_number(v) for v in value):
+                raise InputError(f"{bad} must be a list of numbers")
+            if len(value) != len(self.default):
+                raise InputError(f"{bad} must be a list of {len(self.default)} numbers")
+            if self.increasing and sorted(value) != list(value):
+                raise InputError(f"{bad} must be increasing")
+            return tuple(float(v) for v in value)
+        number = _to_number(value)
+        if number is None:
+            raise InputError(f"{bad} is not a number (expected {self.type})")
+        if self.type == "int":
+            if number != int(number):
+                raise InputError(f"{bad} is not a whole number")
+            number = int(number)
+        else:
+            number = float(number)
+        low, high = self.allowed or self.range or (float("-inf"), float("inf"))
+        if not low <= number <= high:
+            raise InputError(f"{bad} is out of range: allowed {_fmt(low)} to {_fmt(high)} {self.unit}".rstrip())
+        return number
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _to_number(value: Any) -> float | None:
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+@functools.cache
+def catalogue() -> Mapping[str, ParamSpec]:
+    """All parameter specs by name, in file order."""
+    raw = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    specs = {}
+    for name, entry in raw.items():
+        kind = entry.get("type", "float")
+        specs[name] = ParamSpec(
+            name=name,
+            type=kind,
+            default=entry["default"] if kind != "list" else tuple(entry["default"]),
+            source=str(entry["source"]),
+            description=entry["description"],
+            unit=entry.get("unit", ""),
+            range=tuple(entry["range"]) if "range" in entry else None,
+            allowed=tuple(entry["allowed"]) if "allowed" in entry else None,
+            choices=tuple(entry.get("choices", ())),
+            lever=bool(entry.get("lever", False)),
+            increasing=bool(entry.get("increasing", False)),
+        )
+    return MappingProxyType(specs)
+
+
+def spec(name: str, where: str = "") -> ParamSpec:
+    """The spec of `name`, or an InputError that suggests the closest valid name."""
+    specs = catalogue()
+    if name not in specs:
+        at = f"{where}: " if where else ""
+        raise InputError(f"{at}unknown parameter '{name}'{closest(name, set(specs))}")
+    return specs[name]
+
+
+class Parameters(Mapping[str, Any]):
+    """A complete, checked, read-only set of parameter values (defaults + overrides).
+
+    Values are reachable as `params["name"]` and as attributes, `params.name`.
+    """
+
+    def __init__(
+        self, overrides: Mapping[str, Any] | None = None, where: str = "", base: Mapping[str, Any] | None = None
+    ) -> None:
+        values = dict(base) if base is not None else {name: s.default for name, s in catalogue().items()}
+        for name, value in (overrides or {}).items():
+            values[name] = spec(name, where).check(value, where)
+        _check_consistency(values, where)
+        self._values = values
+        self.__dict__.update(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def replace(self, overrides: Mapping[str, Any], where: str = "") -> Parameters:
+        """A copy with some values changed (checked like any override)."""
+        return Parameters(overrides, where, base=self._values)
+
+    def changed(self) -> dict[str, Any]:
+        """The values that differ from the catalogue defaults."""
+        specs = catalogue()
+        return {k: v for k, v in self._values.items() if v != specs[k].default}
+
+
+def _check_consistency(values: Mapping[str, Any], where: str) -> None:
+    """Rules that involve more than one parameter."""
+    at = f"{where}: " if where else ""
+    for group in (("tier1_share", "tier2_share"), ("post_mix_admin", "post_mix_digital", "post_mix_elderly")):
+        total = sum(values[n] for n in group)
+        if total > 1 + 1e-9:
+            raise InputError(f"{at}{' + '.join(group)} = {total:g} exceeds 1")
+    if values["share_under_35"] + values["share_over_45"] > 1 + 1e-9:
+        raise InputError(f"{at}share_under_35 + share_over_45 exceeds 1")
+    if values["min_age"] >= values["max_reserve_age"]:
+        raise InputError(f"{at}min_age ({values['min_age']}) must be below max_reserve_age ({values['max_reserve_age']})")
+    if values["max_reserve_age"] <= 45:
+        raise InputError(f"{at}max_reserve_age = {values['max_reserve_age']} must exceed 45 (F10 counts cadres over 45)")

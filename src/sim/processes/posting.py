@@ -1,0 +1,212 @@
+"""Posting and rotation (F17-F22, F36), then what a month in a post or idle does.
+
+Traditional use (F19, F20): an idle cadre is given a post with a fixed monthly chance,
+trained or not, and a post ends with a fixed monthly chance; the kind of post follows the
+mix these communities had in 2023 - many administrative posts (overstaffing, F22), few
+digital ones (vacancy, F21) - so the status quo reproduces itself.
+
+Scientific use (F17): only cadres who finished the foundation stage are posted; vacancies
+are filled by fit (competence in the domains the post exercises; digital posts need a
+minimum digital competence); after `rotation_period_months` a cadre rotates to a post of
+another type. With cross-street rotation (F36), cadres left idle in their own community
+fill vacancies elsewhere in their central-satellite pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.initial import choose
+from sim.state import ADMIN, ADVANCEMENT, DIGITAL, DOMAINS, ELDERLY, FOUNDATION, GRID, IDLE
+
+if TYPE_CHECKING:
+    from sim.model import CadreModel
+
+FILL_ORDER = (DIGITAL, ELDERLY, GRID, ADMIN)  # scarcest skills first
+SAME_POST_PENALTY = 100.0  # rotation means moving to a different kind of post (F17)
+
+
+def post(model: CadreModel) -> None:
+    t, rows = model.cadres, model.rows
+    scientific = model.features["rotation"][t.home[rows]]
+    _end_posts(model, rows, scientific)
+    _post_traditional(model, rows[~scientific])
+    _post_scientific(model, rows[scientific])
+    posted = t.post[rows] != IDLE
+    t.months_in_post[rows] = np.where(posted, t.months_in_post[rows] + 1, 0)
+    t.months_idle[rows] = np.where(posted, 0, t.months_idle[rows] + 1)
+
+
+def filled_posts(model: CadreModel, rows: np.ndarray | None = None) -> np.ndarray:
+    """(communities, post types) count of cadres serving in each post type."""
+    t = model.cadres
+    rows = model.rows if rows is None else rows
+    rows = rows[t.post[rows] != IDLE]
+    n = model.communities.n
+    return np.bincount(t.serving[rows] * 4 + t.post[rows], minlength=4 * n).reshape(n, 4)
+
+
+def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> None:
+    t, s, month = model.cadres, model.streams, model.month
+    posted = t.post[rows] != IDLE
+    traditional = rows[posted & ~scientific]
+    released = traditional[s.uniform("post_release", month, t.key[traditional]) < model.p.traditional_release_rate]
+    rotating = rows[posted & scientific]
+    rotating = rotating[t.months_in_post[rotating] >= model.levers.rotation_period_months]
+    ended = np.concatenate([released, rotating])
+    t.post[ended] = IDLE
+    t.serving[ended] = t.home[ended]
+
+
+def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
+    p, t, s, month = model.p, model.cadres, model.streams, model.month
+    idle = rows[t.post[rows] == IDLE]
+    chosen = idle[s.uniform("post_traditional", month, t.key[idle]) < p.traditional_posting_rate]
+    if len(chosen) == 0:
+        return
+    # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
+    is_open = filled_posts(model) < model.communities.establishment
+    is_open[:, ADMIN] = True
+    weight = np.cumsum(model.traditional_post_mix * is_open[t.home[chosen]], axis=1)
+    u = s.uniform("post_type", month, t.key[chosen]) * weight[:, -1]
+    kind = (u[:, None] >= weight).sum(axis=1)
+    _take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])
+
+
+def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
+    p, t, c = model.p, model.cadres, model.communities
+    scientific = model.features["rotation"]
+    pooled = model.levers.cross_street_rotation
+    for kind in FILL_ORDER:
+        idle = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
+        if kind == DIGITAL:
+            idle = idle[t.competence[idle, DOMAINS.index("digital")] >= p.digital_post_min_competence]
+        if len(idle) == 0:
+            continue
+        weights = model.post_domains[kind]
+        fit = t.competence[idle] @ weights / weights.sum() - SAME_POST_PENALTY * (t.last_post[idle] == kind)
+        vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled_posts(model)[:, kind]), 0)
+        matched, where = _match(t.home[idle], fit, vacancies, np.arange(c.n))
+        _take_posts(t, idle[matched], kind, where)
+        if pooled:
+            idle = idle[~matched]
+            vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled_posts(model)[:, kind]), 0)
+            matched, where = _match(t.home[idle], fit[~matched], vacancies, c.cluster)
+            _take_posts(t, idle[matched], kind, where)
+
+
+def _match(home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill vacancies with the best-fitting candidates of the same group (community or pool).
+
+    Returns a mask of matched candidates and, for each, the community whose vacancy they fill.
+    """
+    n_groups = int(group_of.max()) + 1
+    group = group_of[home]
+    order = np.lexsort((-fit, group))
+    sorted_group = group[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_group, sorted_group)
+    slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
+    slots = slots[np.argsort(group_of[slots], kind="stable")]
+    per_group = np.bincount(group_of[slots], minlength=n_groups)
+    first_slot = np.cumsum(per_group) - per_group
+    takes = rank < per_group[sorted_group]
+    matched = np.zeros(len(home), dtype=bool)
+    matched[order[takes]] = True
+    where = np.empty(len(home), dtype=np.int64)
+    where[order[takes]] = slots[first_slot[sorted_group[takes]] + rank[takes]]
+    return matched, where[matched]
+
+
+def _take_posts(t, rows: np.ndarray, kind: np.ndarray | int, community: np.ndarray) -> None:
+    t.post[rows] = kind
+    t.last_post[rows] = kind
+    t.serving[rows] = community
+    t.months_in_post[rows] = 0
+
+
+def initial_posts(model: CadreModel, rng: np.random.Generator) -> None:
+    """Training status and posts in June 2023 (F19-F22).
+
+    Scientific-use communities: all but `idle_share_scientific` of cadres have finished the
+    foundation stage, and posts are filled by the same matching as every later month.
+    Traditional communities: exactly F19's share idle and F20's share of the posted
+    untrained; their posts make up the rest of F21's digital and F22's administrative
+    staffing (digital posts to the most digitally able), then elderly posts up to
+    establishment, then grid posts. Their 2023 mix is the mix they keep posting in.
+    """
+    p, t, _c = model.p, model.cadres, model.communities
+    rows = model.rows
+    scientific = model.features["rotation"][t.home[rows]]
+    _set_training(t, choose(rng, rows[scientific], 1 - p.idle_share_scientific), rows[scientific])
+    t.months_in_post[rows] = rng.integers(0, p.rotation_period_months, len(rows))
+    _post_scientific(model, rows[scientific])
+    traditional = rows[~scientific]
+    idle = choose(rng, traditional, p.idle_share_traditional)
+    posted = np.setdiff1d(traditional, idle)
+    untrained = np.concatenate([choose(rng, posted, p.untrained_posted_share), choose(rng, idle, p.untrained_posted_share)])
+    _set_training(t, np.setdiff1d(traditional, untrained), traditional)
+    _staff_traditional(model, posted, rng)
+    t.months_in_post[posted] = rng.integers(0, 12, len(posted))
+    idle_rows = rows[t.post[rows] == IDLE]
+    t.months_idle[idle_rows] = rng.integers(1, 13, len(idle_rows))
+    mix = np.bincount(t.post[posted], minlength=4)
+    model.traditional_post_mix = mix / max(1, mix.sum())
+
+
+def _set_training(t, specialised: np.ndarray, everyone: np.ndarray) -> None:
+    """Specialised cadres have finished the foundation stage; the rest have not started it."""
+    t.specialised[everyone] = False
+    t.stage[everyone] = FOUNDATION
+    t.stage_months[everyone] = 0
+    t.specialised[specialised] = True
+    t.stage[specialised] = ADVANCEMENT
+    t.stage_months[specialised] = 0
+
+
+def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Generator) -> None:
+    p, t, c = model.p, model.cadres, model.communities
+    establishment = c.establishment.sum(axis=0)
+    already = filled_posts(model).sum(axis=0)  # scientific-use communities, posted above
+    n_digital = round((1 - p.digital_vacancy_2023) * establishment[DIGITAL]) - already[DIGITAL]
+    n_admin = round((1 + p.admin_overstaffing_2023) * establishment[ADMIN]) - already[ADMIN]
+    if n_digital < 0 or n_admin < 0 or n_digital + n_admin > len(posted):
+        raise InputError(
+            "initial state cannot match F21 (digital vacancy) and F22 (admin overstaffing) with these "
+            "parameters: scientific-use communities alone exceed them or traditional ones have too few "
+            "posted cadres; adjust rotation_coverage, posts_per_cadre, post_mix_* or digital_post_min_competence"
+        )
+    digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, 5, len(posted))
+    order = posted[np.argsort(-digital_skill, kind="stable")]
+    _take_posts(t, order[:n_digital], DIGITAL, t.home[order[:n_digital]])
+    rest = rng.permutation(order[n_digital:])
+    _take_posts(t, rest[:n_admin], ADMIN, t.home[rest[:n_admin]])
+    others = rest[n_admin:]
+    # The rest: elderly posts up to establishment, most able in elderly work first; then grid.
+    skill = t.competence[others, DOMAINS.index("elderly_social")]
+    others = others[np.lexsort((-skill, t.home[others]))]
+    community = t.home[others]
+    rank_in_community = np.arange(len(others)) - np.searchsorted(community, community)
+    open_elderly = np.maximum(0, c.establishment[:, ELDERLY] - filled_posts(model)[:, ELDERLY])
+    kind = np.where(rank_in_community < open_elderly[community], ELDERLY, GRID)
+    _take_posts(t, others, kind, community)
+
+
+def practise(model: CadreModel) -> None:
+    """Learning on the job, fading skills when idle, and contribution value (F32)."""
+    p, t, rows = model.p, model.cadres, model.rows
+    post = t.post[rows]
+    posted = post != IDLE
+    competence = t.competence[rows]
+    exercise = model.post_domains[np.where(posted, post, 0)] * posted[:, None]
+    base = model.features["training_base"][t.home[rows]]
+    seconded = t.serving[rows] != t.home[rows]
+    rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
+    competence = competence + rate[:, None] * exercise * (100 - competence) / 100
+    competence *= np.where(posted, 1.0, 1.0 - p.idle_decay)[:, None]
+    t.competence[rows] = competence
+    service = competence[:, [DOMAINS.index("mediation"), DOMAINS.index("elderly_social")]].mean(axis=1)
+    earned = np.where(posted, p.contribution_per_month * service / 60.0, 0.0)
+    t.contribution[rows] = t.contribution[rows] * (11 / 12) + earned  # about the last 12 months

@@ -1,0 +1,81 @@
+"""Selection: new reserve cadres fill vacancies up to each community's quota (F05, F11, F12).
+
+Each vacancy draws `candidates_per_vacancy` candidates of true capability z ~ N(0, 1). A
+method sees z through a noisy signal with correlation rho (credentials only, a capability
+portrait, or an observer period) and picks the best-looking candidate; slower methods fill
+the vacancy months later. A vacancy is counted once: places already being filled are
+pending, not vacant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.initial import entry_competence
+from sim.state import DOMAINS, FOUNDATION, cadre_key
+
+if TYPE_CHECKING:
+    from sim.model import CadreModel
+
+MAX_DELAY = 24  # the parameter catalogue's upper limit for selection delays
+
+
+def select(model: CadreModel) -> int:
+    """Open selections for this month's vacancies and admit recruits whose selection ends now."""
+    p, levers, c = model.p, model.levers, model.communities
+    if not p.recruitment:
+        return 0
+    method = levers.selection_method
+    in_reserve = np.bincount(model.cadres.home[model.rows], minlength=c.n)
+    vacancies = np.maximum(0, model.quota - in_reserve - model.pending.sum(axis=1))
+    delay = p[f"delay_{method}"]
+    width = model.pending.shape[1]
+    model.pending[:, (model.month + delay) % width] += vacancies
+    due = model.pending[:, model.month % width].copy()
+    model.pending[:, model.month % width] = 0
+    if due.sum() == 0:
+        return 0
+    community = np.repeat(np.arange(c.n), due)
+    serial = c.next_serial[community] + (np.arange(len(community)) - np.repeat(np.cumsum(due) - due, due))
+    c.next_serial += due
+    keys = cadre_key(community, serial)
+    capability = _best_candidate(model, keys, p[f"signal_{method}"])
+    _admit(model, community, keys, capability)
+    return len(keys)
+
+
+def _best_candidate(model: CadreModel, keys: np.ndarray, rho: float) -> np.ndarray:
+    """True capability of the candidate who looks best through a signal of correlation rho."""
+    m, streams, month = model.p.candidates_per_vacancy, model.streams, model.month
+    true = np.stack([streams.normal("candidate_capability", month, keys, j) for j in range(m)], axis=1)
+    noise = np.stack([streams.normal("candidate_signal", month, keys, j) for j in range(m)], axis=1)
+    seen = rho * true + np.sqrt(1 - rho**2) * noise
+    return true[np.arange(len(keys)), np.argmax(seen, axis=1)]
+
+
+def _admit(model: CadreModel, community: np.ndarray, keys: np.ndarray, capability: np.ndarray) -> None:
+    p, c, s, month = model.p, model.communities, model.streams, model.month
+    t = model.cadres
+    rows = t.allocate(len(keys))
+    young = s.uniform("recruit_age_band", month, keys) < p.recruit_share_under_35
+    u_age = s.uniform("recruit_age", month, keys)
+    age = np.where(young, p.min_age + u_age * (35 - p.min_age), 35 + u_age * 10)
+    degree_share = np.where(c.county[community], p.degree_share_street - p.county_degree_gap, p.degree_share_street)
+    masters_share = np.array([0, p.masters_share_tier1, p.masters_share_tier2, p.masters_share_tier34])[c.tier[community]]
+    u_edu = s.uniform("recruit_education", month, keys)
+    education = (u_edu < degree_share).astype(np.int8) + (u_edu < masters_share).astype(np.int8)
+    noise = np.stack([s.normal("recruit_competence", month, keys, d) for d in range(len(DOMAINS))], axis=1)
+    studied = s.uniform("recruit_elderly_study", month, keys) < p.elderly_psychology_share_young
+    t.key[rows] = keys
+    t.home[rows] = community
+    t.serving[rows] = community
+    t.age[rows] = age
+    t.education[rows] = education
+    t.capability[rows] = capability
+    t.competence[rows] = entry_competence(p, education, capability, young, studied, noise)
+    t.stage[rows] = FOUNDATION
+    t.mentor[rows] = (s.uniform("recruit_mentor", month, keys) * p.mentors_per_community).astype(np.int8)
+    t.entry_month[rows] = month
+    model.add_cadres(rows)

@@ -1,0 +1,87 @@
+"""Training: the four-stage system (F33), mentors (F26), bases (F25), budgets (F30, F35),
+digital training (F15, F16), growth files (F27, F38) and degree study (F13).
+
+A cadre gets a *training month* with probability q:
+- 1 where the community runs the four-stage system (F33);
+- 1 during the foundation stage where the community uses cadres scientifically (train
+  before posting);
+- otherwise, where dual-track training exists (F14), a base rate scaled by the training
+  budget per cadre (F30 plus the training part of the fund, F35), capped at 2x;
+- 0 elsewhere, and 0 once mature.
+A training month adds competence in the stage's focus domains, more with a trained
+mentor, a training base, digital content and, in the weakest domain, a growth-file plan.
+Enough training months complete a stage; completing the foundation is specialised
+training (F20). Every gain shrinks in proportion as competence nears 100.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.state import DOMAINS, FOUNDATION, MATURE
+
+if TYPE_CHECKING:
+    from sim.model import CadreModel
+
+DIGITAL_DOMAIN = DOMAINS.index("digital")
+
+
+def train(model: CadreModel) -> None:
+    p, levers, f, t, s, month = model.p, model.levers, model.features, model.cadres, model.streams, model.month
+    rows = model.rows
+    home = t.home[rows]
+    stage = t.stage[rows]
+    q = np.where(f["dual_track"][home], p.training_rate_base * _budget_factor(model)[home], 0.0)
+    q = np.where(f["rotation"][home] & (stage == FOUNDATION), 1.0, q)
+    q = np.where(f["staged_training"][home], 1.0, q)
+    q = np.where(stage == MATURE, 0.0, q)
+    trained = s.uniform("training_month", month, t.key[rows]) < q
+
+    competence = t.competence[rows]
+    gain = np.zeros_like(competence)
+    if trained.any():
+        focus = model.stage_focus[stage[trained]]
+        mentor = model.mentor_trained[home[trained], t.mentor[rows[trained]]]
+        boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home[trained]])
+        gain[trained] = p.training_gain * focus * boost[:, None]
+        gain[trained, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
+        planned = f["growth_file"][home[trained]]
+        weakest = np.argmin(competence[trained], axis=1)
+        gain[np.flatnonzero(trained)[planned], weakest[planned]] *= 1 + p.growth_plan_boost
+    gain[:, DIGITAL_DOMAIN] += p.cloud_classroom_gain * levers.digital_training_intensity  # F16 cloud classrooms
+    t.competence[rows] = competence + gain * (100 - competence) / 100
+    _advance_stages(model, rows[trained])
+    _upgrade_education(model, rows)
+
+
+def _budget_factor(model: CadreModel) -> np.ndarray:
+    """Training budget per cadre relative to the reference, per community (capped at 2)."""
+    p, levers, c = model.p, model.levers, model.communities
+    budget = np.where(c.east, levers.training_budget_east, levers.training_budget_central_west)
+    cadres = np.maximum(1, np.bincount(model.cadres.home[model.rows], minlength=c.n))
+    fund = levers.funding_share * p.community_budget * p.funding_training_fraction / cadres
+    return np.minimum(2.0, (budget + fund) / p.reference_training_budget)
+
+
+def _advance_stages(model: CadreModel, rows: np.ndarray) -> None:
+    p, t = model.p, model.cadres
+    t.stage_months[rows] += 1
+    needed = np.array([0, p.foundation_months, p.advancement_months, p.refinement_months, 0])[t.stage[rows]]
+    done = rows[(t.stage_months[rows] >= needed) & (t.stage[rows] < MATURE)]
+    t.specialised[done[t.stage[done] == FOUNDATION]] = True
+    t.stage[done] += 1
+    t.stage_months[done] = 0
+
+
+def _upgrade_education(model: CadreModel, rows: np.ndarray) -> None:
+    """Cadres below the degree standard finish a degree after about `education_upgrade_months`."""
+    p, t = model.p, model.cadres
+    below = rows[t.education[rows] == 0]
+    if len(below) == 0:
+        return
+    months = p.education_upgrade_months * (p.dual_track_cycle_factor if model.levers.dual_track_study else 1.0)
+    done = below[model.streams.uniform("degree_done", model.month, t.key[below]) < 1.0 / months]
+    t.education[done] = 1
+    t.competence[done] = np.minimum(100.0, t.competence[done] + p.competence_education_step)

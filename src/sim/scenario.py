@@ -1,0 +1,116 @@
+"""Scenarios: which programs run (and when) and which parameters differ from the defaults.
+
+A scenario file (`data/scenarios/*.yaml`)::
+
+    name: talent_foundation
+    description: P1 alone
+    programs:
+      - talent_foundation                 # its own window from data/programs.yaml
+      - {name: digital_foundation, start: 2026, end: 2028}   # window overridden
+    parameters:
+      n_communities: 100
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError, closest
+from sim.files import read_yaml
+from sim.parameters import Parameters
+from sim.programs import Program, program
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+SCENARIO_FIELDS = {"name", "description", "programs", "parameters"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, checked experiment condition."""
+
+    name: str
+    parameters: Parameters = field(default_factory=Parameters)
+    programs: tuple[Program, ...] = ()
+    description: str = ""
+    source: str = ""
+
+    def with_parameters(self, overrides: Mapping[str, Any], where: str = "--set") -> Scenario:
+        """A copy with some parameters changed."""
+        if not overrides:
+            return self
+        return Scenario(self.name, self.parameters.replace(overrides, where), self.programs, self.description, self.source)
+
+    def describe(self) -> dict[str, Any]:
+        """A plain-data description, for provenance records."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "programs": [{"key": p.key, "start": p.start, "end": p.end} for p in self.programs],
+            "parameters_changed": self.parameters.changed(),
+        }
+
+
+def load_scenario(path: Path | str | Scenario, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read and check a scenario file, then apply `overrides` (e.g. from `--set`)."""
+    if isinstance(path, Scenario):
+        return path.with_parameters(overrides or {})
+    path = Path(path)
+    raw = read_yaml(path)
+    where = str(path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: expected a mapping with fields {', '.join(sorted(SCENARIO_FIELDS))}")
+    for key in raw:
+        if key not in SCENARIO_FIELDS:
+            raise InputError(f"{where}: unknown field '{key}'{closest(str(key), SCENARIO_FIELDS)}")
+    params = raw.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise InputError(f"{where}: 'parameters' must be a mapping of name: value")
+    scenario = Scenario(
+        name=str(raw.get("name", path.stem)),
+        parameters=Parameters(params, where),
+        programs=_programs(raw.get("programs") or [], where),
+        description=str(raw.get("description", "")),
+        source=str(path),
+    )
+    return scenario.with_parameters(overrides or {})
+
+
+def _programs(entries: Any, where: str) -> tuple[Program, ...]:
+    if not isinstance(entries, list):
+        raise InputError(f"{where}: 'programs' must be a list of program names or {{name, start, end}}")
+    chosen = []
+    for entry in entries:
+        if isinstance(entry, str):
+            chosen.append(program(entry, where))
+        elif isinstance(entry, dict) and "name" in entry:
+            extra = set(entry) - {"name", "start", "end"}
+            if extra:
+                raise InputError(
+                    f"{where}: program entry has unknown field(s) {', '.join(sorted(extra))}; allowed: name, start, end"
+                )
+            chosen.append(program(str(entry["name"]), where).with_window(entry.get("start"), entry.get("end"), where))
+        else:
+            raise InputError(f"{where}: program entry {entry!r} must be a name or a mapping with 'name'")
+    keys = [p.key for p in chosen]
+    if len(set(keys)) != len(keys):
+        raise InputError(f"{where}: a program is listed twice: {keys}")
+    return tuple(chosen)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'name=value' from the command line; the value is read as YAML (numbers, true, lists)."""
+    import yaml
+
+    if "=" not in text:
+        raise InputError(f"--set {text!r}: expected name=value")
+    name, value = text.split("=", 1)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return name.strip(), parsed
