@@ -72,11 +72,20 @@ def build_communities(p: Parameters, rng: np.random.Generator) -> CommunityTable
 
 
 def _establishment(p: Parameters, quota: np.ndarray) -> np.ndarray:
-    """Practice posts by type per community, proportional to the reserve it holds."""
+    """Practice posts by type per community, proportional to the reserve it holds.
+
+    Each community's total is split by the post mix with largest remainders, row by row.
+    """
     mix = np.array([p.post_mix_admin, p.post_mix_digital, p.post_mix_elderly, 0.0])
     mix[GRID] = 1.0 - mix.sum()
     total = np.maximum(1, np.round(p.posts_per_cadre * quota)).astype(np.int64)
-    return np.stack([apportion(t, mix) for t in total]).astype(np.int32)
+    exact = total[:, None] * mix / mix.sum()
+    counts = np.floor(exact).astype(np.int64)
+    short = total - counts.sum(axis=1)
+    order = np.argsort(-(exact - counts), axis=1, kind="stable")
+    rank = np.argsort(order, axis=1, kind="stable")  # position of each post type in its row's order
+    counts += rank < short[:, None]
+    return counts.astype(np.int32)
 
 
 def build_cadres(p: Parameters, c: CommunityTable, rng: np.random.Generator) -> CadreTable:

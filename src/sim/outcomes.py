@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.processes.posting import filled_posts
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, STAGES
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -66,8 +66,8 @@ def measure(model: CadreModel) -> dict[str, float]:
     p, t, rows, c, f = model.p, model.cadres, model.rows, model.communities, model.features
     n = max(1, len(rows))
     home = t.home[rows]
-    posted = t.post[rows] != IDLE
-    traditional = ~f["rotation"][home]
+    education = t.education[rows]
+    age = t.age[rows]
     competence = t.competence[rows]
     mean_competence = float(competence.mean()) if len(rows) else 0.0
     levels = model.cgcmm_levels(competence)
@@ -78,21 +78,28 @@ def measure(model: CadreModel) -> dict[str, float]:
     cap = capacities(model)
     ref = model.reference
     adoption = proposal_adoption(model, mean_competence)
+    # Cross-tabulations by bincount: one pass each instead of a mask per share.
+    by_tier = np.bincount(c.tier[home] * 3 + education, minlength=12).reshape(4, 3)
+    by_kind = np.bincount(c.county[home] * 3 + education, minlength=6).reshape(2, 3)
+    posted = t.post[rows] != IDLE
+    status = np.bincount(posted * 4 + f["rotation"][home] * 2 + t.specialised[rows], minlength=8).reshape(2, 2, 2)
+    stages = np.bincount(t.stage[rows], minlength=5)
+    level_counts = np.bincount(levels, minlength=6)
     row = {
         "cadres": len(rows),
         "reserve_per_community": len(rows) / c.n,
-        "share_under_35": _share(t.age[rows] < 35),
-        "share_over_45": _share(t.age[rows] > 45),
-        "share_masters": _share(t.education[rows] == 2),
-        "share_degree_street": _share(t.education[rows][~c.county[home]] >= 1),
-        "share_degree_county": _share(t.education[rows][c.county[home]] >= 1),
-        "share_masters_tier1": _share(t.education[rows][c.tier[home] == 1] == 2),
-        "share_masters_tier2": _share(t.education[rows][c.tier[home] == 2] == 2),
-        "share_masters_tier34": _share(t.education[rows][c.tier[home] == 3] == 2),
-        "idle_rate": _share(~posted),
-        "idle_rate_traditional": _share(~posted[traditional]),
-        "mismatch_rate": _share(~t.specialised[rows][posted]),
-        "mismatch_rate_traditional": _share(~t.specialised[rows][posted & traditional]),
+        "share_under_35": _share(age < 35),
+        "share_over_45": _share(age > 45),
+        "share_masters": _fraction(by_tier[:, 2].sum(), by_tier.sum()),
+        "share_degree_street": _fraction(by_kind[0, 1:].sum(), by_kind[0].sum()),
+        "share_degree_county": _fraction(by_kind[1, 1:].sum(), by_kind[1].sum()),
+        "share_masters_tier1": _fraction(by_tier[1, 2], by_tier[1].sum()),
+        "share_masters_tier2": _fraction(by_tier[2, 2], by_tier[2].sum()),
+        "share_masters_tier34": _fraction(by_tier[3, 2], by_tier[3].sum()),
+        "idle_rate": _fraction(status[0].sum(), status.sum()),
+        "idle_rate_traditional": _fraction(status[0, 0].sum(), status[:, 0].sum()),
+        "mismatch_rate": _fraction(status[1, :, 0].sum(), status[1].sum()),
+        "mismatch_rate_traditional": _fraction(status[1, 0, 0], status[1, 0].sum()),
         "digital_vacancy_rate": 1 - min(counts[DIGITAL], establishment[DIGITAL]) / max(1, establishment[DIGITAL]),
         "admin_overstaffing": counts[ADMIN] / max(1, establishment[ADMIN]) - 1,
         **flows,
@@ -100,12 +107,9 @@ def measure(model: CadreModel) -> dict[str, float]:
         "mean_competence": mean_competence,
         **{f"competence_{d}": float(competence[:, i].mean()) if len(rows) else 0.0 for i, d in enumerate(DOMAINS)},
         "mean_cgcmm_level": float(levels.mean()) if len(rows) else 0.0,
-        **{f"share_cgcmm_{k}": _share(levels == k) for k in range(1, 6)},
-        **{
-            f"share_stage_{name}": _share(t.stage[rows] == k)
-            for k, name in enumerate(("foundation", "advancement", "refinement", "mature"), 1)
-        },
-        "share_specialised": _share(t.specialised[rows]),
+        **{f"share_cgcmm_{k}": _fraction(level_counts[k], len(rows)) for k in range(1, 6)},
+        **{f"share_stage_{STAGES[k]}": _fraction(stages[k], len(rows)) for k in range(1, 5)},
+        "share_specialised": _fraction(status[:, :, 1].sum(), len(rows)),
         "health_index_mean": float(t.health[rows].mean()) if len(rows) else 0.0,
         "mentor_trained_share": float(model.mentor_trained.mean()),
         "training_base_coverage": float(f["training_base"].mean()),
@@ -135,6 +139,10 @@ def reference_values(model: CadreModel) -> dict[str, float]:
 
 def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if mask.size else 0.0
+
+
+def _fraction(part: int, whole: int) -> float:
+    return float(part / whole) if whole else 0.0
 
 
 def _ratio(value: float, reference: float) -> float:

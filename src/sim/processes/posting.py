@@ -79,23 +79,22 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
 def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
     p, t, c = model.p, model.cadres, model.communities
     scientific = model.features["rotation"]
-    pooled = model.levers.cross_street_rotation
+    filled = filled_posts(model)
+    groupings = [np.arange(c.n)] + ([c.cluster] if model.levers.cross_street_rotation else [])  # own community first
     for kind in FILL_ORDER:
         idle = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
         if kind == DIGITAL:
             idle = idle[t.competence[idle, DOMAINS.index("digital")] >= p.digital_post_min_competence]
-        if len(idle) == 0:
-            continue
         weights = model.post_domains[kind]
         fit = t.competence[idle] @ weights / weights.sum() - SAME_POST_PENALTY * (t.last_post[idle] == kind)
-        vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled_posts(model)[:, kind]), 0)
-        matched, where = _match(t.home[idle], fit, vacancies, np.arange(c.n))
-        _take_posts(t, idle[matched], kind, where)
-        if pooled:
-            idle = idle[~matched]
-            vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled_posts(model)[:, kind]), 0)
-            matched, where = _match(t.home[idle], fit[~matched], vacancies, c.cluster)
+        for group_of in groupings:
+            if len(idle) == 0:
+                break
+            vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled[:, kind]), 0)
+            matched, where = _match(t.home[idle], fit, vacancies, group_of)
             _take_posts(t, idle[matched], kind, where)
+            filled[:, kind] += np.bincount(where, minlength=c.n)
+            idle, fit = idle[~matched], fit[~matched]
 
 
 def _match(home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,16 +196,15 @@ def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Gen
 def practise(model: CadreModel) -> None:
     """Learning on the job, fading skills when idle, and contribution value (F32)."""
     p, t, rows = model.p, model.cadres, model.rows
-    post = t.post[rows]
-    posted = post != IDLE
-    competence = t.competence[rows]
-    exercise = model.post_domains[np.where(posted, post, 0)] * posted[:, None]
-    base = model.features["training_base"][t.home[rows]]
-    seconded = t.serving[rows] != t.home[rows]
+    posted = t.post[rows] != IDLE
+    workers, idle = rows[posted], rows[~posted]
+    competence = t.competence[workers]
+    base = model.features["training_base"][t.home[workers]]
+    seconded = t.serving[workers] != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
-    competence = competence + rate[:, None] * exercise * (100 - competence) / 100
-    competence *= np.where(posted, 1.0, 1.0 - p.idle_decay)[:, None]
-    t.competence[rows] = competence
+    competence += rate[:, None] * model.post_domains[t.post[workers]] * (100 - competence) / 100
+    t.competence[workers] = competence
+    t.competence[idle] *= 1.0 - p.idle_decay
     service = competence[:, [DOMAINS.index("mediation"), DOMAINS.index("elderly_social")]].mean(axis=1)
-    earned = np.where(posted, p.contribution_per_month * service / 60.0, 0.0)
-    t.contribution[rows] = t.contribution[rows] * (11 / 12) + earned  # about the last 12 months
+    t.contribution[rows] *= 11 / 12  # a rolling sum of about the last 12 months
+    t.contribution[workers] += p.contribution_per_month * service / 60.0

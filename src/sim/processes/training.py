@@ -39,19 +39,23 @@ def train(model: CadreModel) -> None:
     q = np.where(stage == MATURE, 0.0, q)
     trained = s.uniform("training_month", month, t.key[rows]) < q
 
-    competence = t.competence[rows]
-    gain = np.zeros_like(competence)
-    if trained.any():
-        focus = model.stage_focus[stage[trained]]
-        mentor = model.mentor_trained[home[trained], t.mentor[rows[trained]]]
-        boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home[trained]])
-        gain[trained] = p.training_gain * focus * boost[:, None]
-        gain[trained, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
-        planned = f["growth_file"][home[trained]]
-        weakest = np.argmin(competence[trained], axis=1)
-        gain[np.flatnonzero(trained)[planned], weakest[planned]] *= 1 + p.growth_plan_boost
-    gain[:, DIGITAL_DOMAIN] += p.cloud_classroom_gain * levers.digital_training_intensity  # F16 cloud classrooms
-    t.competence[rows] = competence + gain * (100 - competence) / 100
+    cloud = p.cloud_classroom_gain * levers.digital_training_intensity  # F16: cloud classrooms reach everyone
+    learners = rows[trained]
+    if len(learners):
+        competence = t.competence[learners]
+        home_l = home[trained]
+        mentor = model.mentor_trained[home_l, t.mentor[learners]]
+        boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home_l])
+        gain = p.training_gain * model.stage_focus[stage[trained]] * boost[:, None]
+        gain[:, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
+        planned = np.flatnonzero(f["growth_file"][home_l])
+        weakest = np.argmin(competence[planned], axis=1)
+        gain[planned, weakest] *= 1 + p.growth_plan_boost
+        gain[:, DIGITAL_DOMAIN] += cloud
+        t.competence[learners] = competence + gain * (100 - competence) / 100
+    others = rows[~trained]
+    digital = t.competence[others, DIGITAL_DOMAIN]
+    t.competence[others, DIGITAL_DOMAIN] = digital + cloud * (100 - digital) / 100
     _advance_stages(model, rows[trained])
     _upgrade_education(model, rows)
 
