@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from sim.batch import commands as batch_commands
 from sim.compare import HEADLINE, compare_programs, format_comparison
 from sim.errors import InputError
 from sim.output import write_table
@@ -137,6 +138,37 @@ def programs() -> None:
         )
         for lever, value in prog.levers.items():
             typer.echo(f"   {lever} = {value}")
+
+
+@app.command()
+@friendly
+def national(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+    seed: Annotated[int, typer.Option(help="Random seed.", min=0)] = 0,
+    sample: Annotated[int, typer.Option(help="Communities simulated (a stratified sample).", min=1)] = 2000,
+    population: Annotated[int, typer.Option(help="Communities in the population.", min=1)] = 110_000,
+) -> None:
+    """National totals from a stratified sample of communities, with sampling errors."""
+    from sim.national import national_projection
+
+    started = time.perf_counter()
+    table = national_projection(scenario, seed=seed, sample=sample, population=population)
+    typer.echo(
+        f"{sample:,} sampled communities scaled to {population:,} (strata: city tier x region x street/county), "
+        f"seed {seed}, {time.perf_counter() - started:.1f} s"
+    )
+    for row in table.itertuples():
+        typer.echo(
+            f"  {row.description:<52} {row.estimate:>14,.0f}  SE {row.se:>10,.0f}  "
+            f"95% CI {row.ci_low:>12,.0f} to {row.ci_high:>12,.0f}"
+        )
+    typer.echo("Sampling error only: the article's figures and the model's assumptions add uncertainty not shown here.")
+
+
+# Batch experiments: implemented in sim.batch.commands (see docs/batch.md).
+app.command("batch")(friendly(batch_commands.batch))
+app.command("rerun")(friendly(batch_commands.rerun_command))
+app.command("summarize")(friendly(batch_commands.summarize_command))
 
 
 def main() -> None:

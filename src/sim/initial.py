@@ -108,12 +108,15 @@ def build_cadres(p: Parameters, c: CommunityTable, rng: np.random.Generator) -> 
     months_since_min_age = (table.age[rows] - p.min_age) * 12
     tenure = np.minimum(rng.integers(0, p.initial_tenure_max_months + 1, n), months_since_min_age).astype(np.int32)
     table.entry_month[rows] = -tenure
+    young = table.age[rows] < 35
+    studied = np.zeros(n, dtype=bool)  # F24, exactly: this share of the young studied elderly psychology
+    studied[choose(rng, np.flatnonzero(young), p.elderly_psychology_share_young)] = True
     table.competence[rows] = entry_competence(
         p,
         table.education[rows],
         table.capability[rows],
-        young=table.age[rows] < 35,
-        studied_elderly=rng.random(n) < p.elderly_psychology_share_young,
+        young=young,
+        studied_elderly=studied,
         domain_noise=rng.standard_normal((n, len(DOMAINS))),
     )
     experience = np.minimum(20.0, p.initial_experience_gain * tenure)

@@ -64,7 +64,7 @@ class CadreModel(mesa.Model):
         self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
         self.communities = build_communities(p, self.rng)
         self.quota = self.communities.base_quota.copy()
-        self._set_policy()
+        self._set_policy(programs_apply=False)  # June 2023 is before any program
         self.cadres = build_cadres(p, self.communities, self.rng)
         self.pending = np.zeros((self.communities.n, selection.MAX_DELAY + 1), dtype=np.int64)
         Community.create_agents(self, self.communities.n, list(range(self.communities.n)))
@@ -72,8 +72,9 @@ class CadreModel(mesa.Model):
         self.rows = self.cadres.rows()
         self.add_cadres(self.rows)
         posting.initial_posts(self, self.rng)
-        self.cadres.health[self.rows] = appraisal.health_index(self, self.rows)
+        appraisal.score_newcomers(self, self.rows)
         self.flows = dict.fromkeys(FLOWS, 0)
+        self.flows_by_community = {flow: np.zeros(self.communities.n, dtype=np.int64) for flow in FLOWS}
         self.reference = reference_values(self)
         self.records: list[dict] = []
         self._record()
@@ -107,10 +108,11 @@ class CadreModel(mesa.Model):
         self._remove(careers.leave(self), "exits_voluntary")
         self._record()
 
-    def _set_policy(self) -> None:
+    def _set_policy(self, programs_apply: bool = True) -> None:
         """Lever values for this month and the community features they switch on."""
         values = {name: self.p[name] for name in LEVERS}
-        self.active_programs: list[Program] = [prog for prog in self.policy_scenario.programs if prog.active(self.year)]
+        programs = self.policy_scenario.programs if programs_apply else ()
+        self.active_programs: list[Program] = [prog for prog in programs if prog.active(self.year)]
         for prog in self.active_programs:  # later programs in the scenario's list win ties
             values.update(prog.levers)
         self.levers = SimpleNamespace(**values)
@@ -129,12 +131,15 @@ class CadreModel(mesa.Model):
             self._agent_of_row = grown
         for row in rows.tolist():
             self._agent_of_row[row] = Cadre(self, row)
+        if self.month > 0:
+            self.flows_by_community["recruits"] += np.bincount(self.cadres.home[rows], minlength=self.communities.n)
         self.rows = self.cadres.rows()
 
     def _remove(self, rows: np.ndarray, flow: str) -> None:
         self.flows[flow] += len(rows)
         if len(rows) == 0:
             return
+        self.flows_by_community[flow] += np.bincount(self.cadres.home[rows], minlength=self.communities.n)
         for row in rows.tolist():
             self._agent_of_row[row].remove()
             self._agent_of_row[row] = None

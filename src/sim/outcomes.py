@@ -71,7 +71,9 @@ def measure(model: CadreModel) -> dict[str, float]:
     competence = t.competence[rows]
     mean_competence = float(competence.mean()) if len(rows) else 0.0
     levels = model.cgcmm_levels(competence)
-    counts = filled_posts(model).sum(axis=0)
+    filled = filled_posts(model)
+    counts = filled.sum(axis=0)
+    staffed = np.minimum(filled, c.establishment).sum(axis=0)  # a surplus in one community fills no vacancy elsewhere
     establishment = c.establishment.sum(axis=0)
     flows = model.flows
     exits = flows["exits_voluntary"] + flows["exits_appraisal"] + flows["exits_retirement"]
@@ -100,7 +102,7 @@ def measure(model: CadreModel) -> dict[str, float]:
         "idle_rate_traditional": _fraction(status[0, 0].sum(), status[:, 0].sum()),
         "mismatch_rate": _fraction(status[1, :, 0].sum(), status[1].sum()),
         "mismatch_rate_traditional": _fraction(status[1, 0, 0], status[1, 0].sum()),
-        "digital_vacancy_rate": 1 - min(counts[DIGITAL], establishment[DIGITAL]) / max(1, establishment[DIGITAL]),
+        "digital_vacancy_rate": 1 - staffed[DIGITAL] / max(1, establishment[DIGITAL]),
         "admin_overstaffing": counts[ADMIN] / max(1, establishment[ADMIN]) - 1,
         **flows,
         "turnover_rate": 12 * exits / n,

@@ -1,7 +1,8 @@
 """Counter-based random numbers, so that scenarios share common random numbers.
 
-Every draw is a pure function of (seed, stream, month, key): the key of a cadre, a
-community or a mentor. A decision in one community therefore never shifts the draws of
+Every draw is a pure function of (seed, stream, month, key), where the key identifies a
+cadre (its home community and serial number there; a recruit's key is fixed before the
+draws that create it). A decision about one person therefore never shifts the draws of
 another, and two scenarios run from one seed see the same luck until their policies make
 the people themselves differ (Starsim takes the same approach with per-agent slots).
 
@@ -55,7 +56,3 @@ class RandomStreams:
     def normal(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal deviate per key."""
         return ndtri(self.uniform(stream, month, keys, draw))
-
-    def bernoulli(self, stream: str, month: int, keys: np.ndarray, p: np.ndarray | float) -> np.ndarray:
-        """True with probability p, per key."""
-        return self.uniform(stream, month, keys) < p

@@ -1,8 +1,7 @@
 """The monthly processes, one module each, in the order `CadreModel.step` runs them.
 
 Each works on the model's arrays in bulk and draws its randomness from its own named
-streams (`sim.rng`), keyed by cadre or community, so processes never shift each other's
-random numbers.
+streams (`sim.rng`), keyed by cadre, so processes never shift each other's random numbers.
 """
 
 import numpy as np

@@ -35,14 +35,25 @@ def health_index(model: CadreModel, rows: np.ndarray) -> np.ndarray:
     return (competence.sum(axis=1) + posted + progress + contribution) / 8
 
 
+def score_newcomers(model: CadreModel, rows: np.ndarray) -> None:
+    """Health index and an expected (noise-free) score for cadres not yet appraised."""
+    health = health_index(model, rows)
+    model.cadres.health[rows] = health
+    model.cadres.score[rows] = _score(model.p, health)
+
+
+def _score(p, health: np.ndarray) -> np.ndarray:
+    return p.appraisal_base_points + (1 - p.appraisal_base_points / 100) * health
+
+
 def appraise(model: CadreModel) -> np.ndarray:
     """Score every cadre; return the rows that leave under the exit rule."""
     p, t, rows = model.p, model.cadres, model.rows
     health = health_index(model, rows)
     noise = model.streams.normal("appraisal", model.month, t.key[rows])
-    score = p.appraisal_base_points + (1 - p.appraisal_base_points / 100) * health + p.appraisal_noise * noise
+    score = _score(p, health) + p.appraisal_noise * noise
     t.health[rows] = health
     t.score[rows] = score
-    t.low_quarters[rows] = np.where(score < p.appraisal_threshold, t.low_quarters[rows] + 1, 0)
+    t.low_quarters[rows] = np.where(score < p.appraisal_threshold, np.minimum(t.low_quarters[rows] + 1, 100), 0)
     monitored = model.features["dynamic_monitoring"][t.home[rows]]
     return rows[monitored & (t.low_quarters[rows] >= p.low_quarters_to_exit)]

@@ -91,16 +91,20 @@ def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
             if len(idle) == 0:
                 break
             vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled[:, kind]), 0)
-            matched, where = _match(t.home[idle], fit, vacancies, group_of)
+            matched, where = _match(t.home[idle], fit, vacancies, group_of, c.central)
             _take_posts(t, idle[matched], kind, where)
             filled[:, kind] += np.bincount(where, minlength=c.n)
             idle, fit = idle[~matched], fit[~matched]
 
 
-def _match(home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _match(
+    home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray, central: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Fill vacancies with the best-fitting candidates of the same group (community or pool).
 
-    Returns a mask of matched candidates and, for each, the community whose vacancy they fill.
+    Within a pool, satellite communities' vacancies come before the central community's:
+    the centre supplies talent to its satellites (F36). Returns a mask of matched candidates
+    and, for each, the community whose vacancy they fill.
     """
     n_groups = int(group_of.max()) + 1
     group = group_of[home]
@@ -108,7 +112,7 @@ def _match(home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: n
     sorted_group = group[order]
     rank = np.arange(len(order)) - np.searchsorted(sorted_group, sorted_group)
     slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
-    slots = slots[np.argsort(group_of[slots], kind="stable")]
+    slots = slots[np.lexsort((central[slots], group_of[slots]))]
     per_group = np.bincount(group_of[slots], minlength=n_groups)
     first_slot = np.cumsum(per_group) - per_group
     takes = rank < per_group[sorted_group]
@@ -129,19 +133,22 @@ def _take_posts(t, rows: np.ndarray, kind: np.ndarray | int, community: np.ndarr
 def initial_posts(model: CadreModel, rng: np.random.Generator) -> None:
     """Training status and posts in June 2023 (F19-F22).
 
-    Scientific-use communities: all but `idle_share_scientific` of cadres have finished the
-    foundation stage, and posts are filled by the same matching as every later month.
+    Scientific-use communities: all but `untrained_share_scientific` of cadres have finished
+    the foundation stage, and posts are filled by the same matching as every later month
+    (who stays idle follows from that). Time in post is spread over the rotation period so
+    that rotations do not come in waves.
     Traditional communities: exactly F19's share idle and F20's share of the posted
     untrained; their posts make up the rest of F21's digital and F22's administrative
     staffing (digital posts to the most digitally able), then elderly posts up to
     establishment, then grid posts. Their 2023 mix is the mix they keep posting in.
     """
-    p, t, _c = model.p, model.cadres, model.communities
+    p, t = model.p, model.cadres
     rows = model.rows
     scientific = model.features["rotation"][t.home[rows]]
-    _set_training(t, choose(rng, rows[scientific], 1 - p.idle_share_scientific), rows[scientific])
-    t.months_in_post[rows] = rng.integers(0, p.rotation_period_months, len(rows))
+    _set_training(t, choose(rng, rows[scientific], 1 - p.untrained_share_scientific), rows[scientific])
     _post_scientific(model, rows[scientific])
+    posted_scientific = rows[scientific & (t.post[rows] != IDLE)]
+    t.months_in_post[posted_scientific] = rng.integers(0, p.rotation_period_months, len(posted_scientific))
     traditional = rows[~scientific]
     idle = choose(rng, traditional, p.idle_share_traditional)
     posted = np.setdiff1d(traditional, idle)
@@ -178,9 +185,17 @@ def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Gen
             "posted cadres; adjust rotation_coverage, posts_per_cadre, post_mix_* or digital_post_min_competence"
         )
     digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, 5, len(posted))
-    order = posted[np.argsort(-digital_skill, kind="stable")]
-    _take_posts(t, order[:n_digital], DIGITAL, t.home[order[:n_digital]])
-    rest = rng.permutation(order[n_digital:])
+    # The most digitally able, but no more in a community than it has open digital posts.
+    by_community = np.lexsort((-digital_skill, t.home[posted]))
+    home = t.home[posted][by_community]
+    rank = np.arange(len(posted)) - np.searchsorted(home, home)
+    open_digital = np.maximum(0, c.establishment[:, DIGITAL] - filled_posts(model)[:, DIGITAL])
+    eligible = by_community[rank < open_digital[home]]
+    chosen = eligible[np.argsort(-digital_skill[eligible], kind="stable")][:n_digital]
+    if len(chosen) < n_digital:
+        raise InputError("initial state: too few open digital posts in traditional communities to match F21")
+    _take_posts(t, posted[chosen], DIGITAL, t.home[posted[chosen]])
+    rest = rng.permutation(np.setdiff1d(posted, posted[chosen]))
     _take_posts(t, rest[:n_admin], ADMIN, t.home[rest[:n_admin]])
     others = rest[n_admin:]
     # The rest: elderly posts up to establishment, most able in elderly work first; then grid.
@@ -199,7 +214,7 @@ def practise(model: CadreModel) -> None:
     posted = t.post[rows] != IDLE
     workers, idle = rows[posted], rows[~posted]
     competence = t.competence[workers]
-    base = model.features["training_base"][t.home[workers]]
+    base = model.features["training_base"][t.serving[workers]]
     seconded = t.serving[workers] != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
     competence += rate[:, None] * model.post_domains[t.post[workers]] * (100 - competence) / 100

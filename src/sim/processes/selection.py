@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.initial import entry_competence
+from sim.processes.appraisal import score_newcomers
 from sim.state import DOMAINS, FOUNDATION, cadre_key
 
 if TYPE_CHECKING:
@@ -79,3 +80,4 @@ def _admit(model: CadreModel, community: np.ndarray, keys: np.ndarray, capabilit
     t.mentor[rows] = (s.uniform("recruit_mentor", month, keys) * p.mentors_per_community).astype(np.int8)
     t.entry_month[rows] = month
     model.add_cadres(rows)
+    score_newcomers(model, rows)
