@@ -29,13 +29,10 @@ def select(model: CadreModel) -> int:
     if not p.recruitment:
         return 0
     method = levers.selection_method
-    in_reserve = np.bincount(model.cadres.home[model.rows], minlength=c.n)
-    vacancies = np.maximum(0, model.quota - in_reserve - model.pending.sum(axis=1))
-    delay = p[f"delay_{method}"]
-    width = model.pending.shape[1]
-    model.pending[:, (model.month + delay) % width] += vacancies
-    due = model.pending[:, model.month % width].copy()
-    model.pending[:, model.month % width] = 0
+    if p.constant_recruits_per_month > 0:
+        due = _constant_intake(c.n, model.month, p.constant_recruits_per_month)
+    else:
+        due = _due_for_quota(model, p[f"delay_{method}"])
     if due.sum() == 0:
         return 0
     community = np.repeat(np.arange(c.n), due)
@@ -45,6 +42,24 @@ def select(model: CadreModel) -> int:
     capability = _best_candidate(model, keys, p[f"signal_{method}"])
     _admit(model, community, keys, capability)
     return len(keys)
+
+
+def _due_for_quota(model: CadreModel, delay: int) -> np.ndarray:
+    """Recruits joining each community now: vacancies open selections that end `delay` months later."""
+    c = model.communities
+    in_reserve = np.bincount(model.cadres.home[model.rows], minlength=c.n)
+    vacancies = np.maximum(0, model.quota - in_reserve - model.pending.sum(axis=1))
+    width = model.pending.shape[1]
+    model.pending[:, (model.month + delay) % width] += vacancies
+    due = model.pending[:, model.month % width].copy()
+    model.pending[:, model.month % width] = 0
+    return due
+
+
+def _constant_intake(n_communities: int, month: int, per_month: int) -> np.ndarray:
+    """Exactly `per_month` recruits a month, dealt to communities in turn (Markov verification mode)."""
+    turn = (month * per_month + np.arange(per_month)) % n_communities
+    return np.bincount(turn, minlength=n_communities)
 
 
 def _best_candidate(model: CadreModel, keys: np.ndarray, rho: float) -> np.ndarray:
