@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.errors import InputError
 from sim.initial import choose
 from sim.state import ADMIN, ADVANCEMENT, DIGITAL, DOMAINS, ELDERLY, FOUNDATION, GRID, IDLE
 
@@ -141,6 +140,8 @@ def initial_posts(model: CadreModel, rng: np.random.Generator) -> None:
     untrained; their posts make up the rest of F21's digital and F22's administrative
     staffing (digital posts to the most digitally able), then elderly posts up to
     establishment, then grid posts. Their 2023 mix is the mix they keep posting in.
+    F21 and F22 are met exactly when the parameters allow it (the defaults do); otherwise,
+    e.g. with no traditional communities at all, as closely as they allow.
     """
     p, t = model.p, model.cadres
     rows = model.rows
@@ -175,15 +176,12 @@ def _set_training(t, specialised: np.ndarray, everyone: np.ndarray) -> None:
 def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Generator) -> None:
     p, t, c = model.p, model.cadres, model.communities
     establishment = c.establishment.sum(axis=0)
-    already = filled_posts(model).sum(axis=0)  # scientific-use communities, posted above
-    n_digital = round((1 - p.digital_vacancy_2023) * establishment[DIGITAL]) - already[DIGITAL]
-    n_admin = round((1 + p.admin_overstaffing_2023) * establishment[ADMIN]) - already[ADMIN]
-    if n_digital < 0 or n_admin < 0 or n_digital + n_admin > len(posted):
-        raise InputError(
-            "initial state cannot match F21 (digital vacancy) and F22 (admin overstaffing) with these "
-            "parameters: scientific-use communities alone exceed them or traditional ones have too few "
-            "posted cadres; adjust rotation_coverage, posts_per_cadre, post_mix_* or digital_post_min_competence"
-        )
+    target_digital = round((1 - p.digital_vacancy_2023) * establishment[DIGITAL])
+    target_admin = round((1 + p.admin_overstaffing_2023) * establishment[ADMIN])
+    _trim_scientific(model, DIGITAL, target_digital)
+    _trim_scientific(model, ADMIN, target_admin)
+    already = filled_posts(model).sum(axis=0)
+    n_digital = target_digital - already[DIGITAL]
     digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, 5, len(posted))
     # The most digitally able, but no more in a community than it has open digital posts.
     by_community = np.lexsort((-digital_skill, t.home[posted]))
@@ -192,10 +190,9 @@ def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Gen
     open_digital = np.maximum(0, c.establishment[:, DIGITAL] - filled_posts(model)[:, DIGITAL])
     eligible = by_community[rank < open_digital[home]]
     chosen = eligible[np.argsort(-digital_skill[eligible], kind="stable")][:n_digital]
-    if len(chosen) < n_digital:
-        raise InputError("initial state: too few open digital posts in traditional communities to match F21")
     _take_posts(t, posted[chosen], DIGITAL, t.home[posted[chosen]])
     rest = rng.permutation(np.setdiff1d(posted, posted[chosen]))
+    n_admin = max(0, target_admin - already[ADMIN])
     _take_posts(t, rest[:n_admin], ADMIN, t.home[rest[:n_admin]])
     others = rest[n_admin:]
     # The rest: elderly posts up to establishment, most able in elderly work first; then grid.
@@ -206,6 +203,22 @@ def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Gen
     open_elderly = np.maximum(0, c.establishment[:, ELDERLY] - filled_posts(model)[:, ELDERLY])
     kind = np.where(rank_in_community < open_elderly[community], ELDERLY, GRID)
     _take_posts(t, others, kind, community)
+
+
+def _trim_scientific(model: CadreModel, kind: int, target: int) -> None:
+    """If scientific-use communities alone hold more posts of `kind` than the 2023 figure
+    allows, the least able of them start idle instead (they are re-matched in month 1)."""
+    t, rows = model.cadres, model.rows
+    holders = rows[t.post[rows] == kind]
+    excess = len(holders) - target
+    if excess <= 0:
+        return
+    weights = model.post_domains[kind]
+    fit = t.competence[holders] @ weights
+    released = holders[np.argsort(fit, kind="stable")[:excess]]
+    t.post[released] = IDLE
+    t.last_post[released] = IDLE
+    t.serving[released] = t.home[released]
 
 
 def practise(model: CadreModel) -> None:
