@@ -4,7 +4,7 @@ In the Markov verification mode (data/scenarios/markov_verification.yaml) every 
 transition probability is fixed, so stage stocks n(t) (foundation, advancement,
 refinement, mature) must follow, in expectation,
 
-    n(t+1) = (n(t) + R e1) P        (recruits join at the start of a month and face its transitions)
+    n(t+1) = n(t) P + R e1        (recruits join at the end of a month, after its transitions)
 
 with P = A diag(1 - w): A advances a stage with probability q, w is the probability of
 leaving from the stage reached (exit h everywhere, promotion g from refinement on).
@@ -51,7 +51,7 @@ def expected_mean_and_variance(n0: np.ndarray, P: np.ndarray, recruits: int, mon
     """E[n(t) | n(0)] and Var[n(t) | n(0)] for independent cadres, t = 0..months.
 
     A cadre in stage i at month 0 is in stage j at month t with probability (P^t)_ij; a
-    recruit who joined a months ago (a = 1 for this month's) with probability (e1 P^a)_j.
+    recruit who joined a months ago (a = 0 for this month's) with probability (e1 P^a)_j.
     """
     e1 = np.eye(STAGES)[0]
     powers = [np.eye(STAGES)]
@@ -62,7 +62,7 @@ def expected_mean_and_variance(n0: np.ndarray, P: np.ndarray, recruits: int, mon
         pi = powers[t]
         mean = n0 @ pi
         var = (n0[:, None] * pi * (1 - pi)).sum(axis=0)
-        for age in range(1, t + 1):
+        for age in range(t):
             cohort = e1 @ powers[age]
             mean = mean + recruits * cohort
             var = var + recruits * cohort * (1 - cohort)
@@ -108,11 +108,11 @@ def test_without_recruits_the_stock_decays_as_n0_P_to_the_t():
 
 
 def test_steady_state_under_constant_recruitment():
-    """After long enough, E[n] = R e1 P (I - P)^-1; each count is a sum of independent Bernoullis, so Var <= mean."""
+    """After long enough, E[n] = R e1 (I - P)^-1; each count is a sum of independent Bernoullis, so Var <= mean."""
     scenario = load_scenario(SCENARIO, {"n_communities": 10, "months": 300})
     p = scenario.parameters
     P = transition_matrix(p)
-    steady = p.constant_recruits_per_month * np.eye(STAGES)[0] @ P @ np.linalg.inv(np.eye(STAGES) - P)
+    steady = p.constant_recruits_per_month * np.eye(STAGES)[0] @ np.linalg.inv(np.eye(STAGES) - P)
     seeds = range(10)
     runs = [run_counts(scenario, seed, 300) for seed in seeds]
     final = np.array([counts[-1] for counts in runs])
@@ -148,12 +148,12 @@ def track_recruits(scenario, seed: int, months: int):
 
 
 def test_mean_time_in_each_stage_is_the_fundamental_matrix():
-    """Completed careers: expected end-of-month sightings in stage j = (e1 P (I - P)^-1)_j."""
+    """Completed careers: expected end-of-month sightings in stage j = (e1 (I - P)^-1)_j (the fundamental matrix)."""
     scenario = load_scenario(SCENARIO, {"n_communities": 10, "months": 240, "constant_recruits_per_month": 10})
     p = scenario.parameters
     P = transition_matrix(p)
     fundamental = np.linalg.inv(np.eye(STAGES) - P)
-    expected = np.eye(STAGES)[0] @ P @ fundamental
+    expected = np.eye(STAGES)[0] @ fundamental
     careers = []
     for seed in range(3):
         seen, gone, first = track_recruits(scenario, seed, 240)
@@ -182,4 +182,4 @@ def test_littles_law_holds_in_the_steady_state():
     entry_rate = 10 * (careers > 0).mean(axis=0)  # recruits a month x share who ever reach the stage
     time_in_stage = careers.sum(axis=0) / np.maximum(1, (careers > 0).sum(axis=0))
     assert np.allclose(stock, entry_rate * time_in_stage, rtol=0.1, atol=2)
-    assert np.allclose(entry_rate * time_in_stage, 10 * np.eye(STAGES)[0] @ P @ np.linalg.inv(np.eye(STAGES) - P), rtol=0.1)
+    assert np.allclose(entry_rate * time_in_stage, 10 * np.eye(STAGES)[0] @ np.linalg.inv(np.eye(STAGES) - P), rtol=0.1)

@@ -4,14 +4,18 @@ Month 0 is the article's June 2023 state; month 1 is July 2023. Each month, in o
 
 1. policy      - levers for the month: the scenario's values, overridden by active programs
 2. ageing      - everyone ages; cadres reaching `max_reserve_age` retire from the reserve
-3. selection   - vacancies open selections; recruits whose selection ends join (F05, F11, F12)
-4. training    - training months, competence gains, stage progress, degrees (F13-F16, F25-F27, F30, F33)
-5. posting     - posts end or rotate, idle cadres are posted (F17-F22, F36)
-6. practice    - learning on the job, fading when idle, contribution value (F32)
-7. appraisal   - at quarter ends: health index, scores and the exit rule (F37-F39)
-8. promotion   - into formal posts (F18, F28)
-9. exit        - voluntary exit (F19, F28, F29, F35, F43)
+3. training    - training months, competence gains, stage progress, degrees (F13-F16, F25-F27, F30, F33)
+4. posting     - posts end or rotate, idle cadres are posted (F17-F22, F36)
+5. practice    - learning on the job, fading when idle, contribution value (F32)
+6. appraisal   - at quarter ends: health index, scores and the exit rule (F37-F39)
+7. promotion   - into formal posts (F18, F28)
+8. exit        - voluntary exit (F19, F28, F29, F35, F43)
+9. selection   - this month's vacancies open selections; recruits whose selection ends join
+                 (F05, F11, F12), so with no delay the month ends with the reserve at quota
 10. record     - one row of outcomes (`sim.outcomes`)
+
+Recruits join at the end of the month: their first training, posting and appraisal come
+the month after. In stock terms, n(t+1) = n(t) P + R r (see the Markov mode in docs/ODD.md).
 """
 
 from __future__ import annotations
@@ -98,7 +102,6 @@ class CadreModel(mesa.Model):
         self._set_policy()
         self.flows = dict.fromkeys(FLOWS, 0)
         self._remove(careers.age(self), "exits_retirement")
-        self.flows["recruits"] = selection.select(self)
         training.train(self)
         posting.post(self)
         posting.practise(self)
@@ -106,6 +109,7 @@ class CadreModel(mesa.Model):
             self._remove(appraisal.appraise(self), "exits_appraisal")
         self._remove(careers.promote(self), "promotions")
         self._remove(careers.leave(self), "exits_voluntary")
+        self.flows["recruits"] = selection.select(self)
         self._record()
 
     def _set_policy(self, programs_apply: bool = True) -> None:

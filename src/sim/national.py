@@ -22,6 +22,7 @@ from sim.errors import InputError
 from sim.model import CadreModel
 from sim.processes.posting import filled_posts
 from sim.scenario import Scenario, load_scenario
+from sim.simulate import build_model
 from sim.state import DIGITAL, IDLE
 
 NATIONAL_COMMUNITIES = 110_000  # order of magnitude of China's urban communities (issue brief)
@@ -88,7 +89,7 @@ def national_projection(
 ) -> pd.DataFrame:
     """Run a sample of `sample` communities and scale it to `population` communities."""
     scenario = load_scenario(scenario, {"n_communities": sample})
-    model = CadreModel(scenario, seed)
+    model = build_model(scenario, seed)
     model.run_for(scenario.parameters.months)
     return stratified_totals(community_totals(model), population)
 
@@ -96,6 +97,6 @@ def national_projection(
 def full_totals(scenario: Scenario | str, seed: int, population: int) -> pd.Series:
     """Totals from a run of the whole population, for checking the sample's estimates."""
     scenario = load_scenario(scenario, {"n_communities": population})
-    model = CadreModel(scenario, seed)
+    model = build_model(scenario, seed)
     model.run_for(scenario.parameters.months)
     return community_totals(model).drop(columns="stratum").sum()

@@ -19,6 +19,7 @@ from sim.errors import InputError, closest
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the project's data/ (editable install)
 CATALOGUE = DATA_DIR / "parameters.yaml"
+CALIBRATED = DATA_DIR / "calibrated.yaml"  # written by `sim calibrate`; replaces some defaults
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,21 @@ def spec(name: str, where: str = "") -> ParamSpec:
     return specs[name]
 
 
+@functools.cache
+def calibrated_values() -> Mapping[str, Any]:
+    """Values fitted by `sim calibrate` (data/calibrated.yaml), checked like any override."""
+    if not CALIBRATED.is_file():
+        return MappingProxyType({})
+    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+    values = raw.get("values") or {}
+    return MappingProxyType({name: spec(name, str(CALIBRATED)).check(v, str(CALIBRATED)) for name, v in values.items()})
+
+
+def default_values() -> dict[str, Any]:
+    """Every parameter's default: the catalogue's, with calibrated values in place of priors."""
+    return {**{name: s.default for name, s in catalogue().items()}, **calibrated_values()}
+
+
 class Parameters(Mapping[str, Any]):
     """A complete, checked, read-only set of parameter values (defaults + overrides).
 
@@ -139,7 +155,7 @@ class Parameters(Mapping[str, Any]):
     def __init__(
         self, overrides: Mapping[str, Any] | None = None, where: str = "", base: Mapping[str, Any] | None = None
     ) -> None:
-        values = dict(base) if base is not None else {name: s.default for name, s in catalogue().items()}
+        values = dict(base) if base is not None else default_values()
         for name, value in (overrides or {}).items():
             values[name] = spec(name, where).check(value, where)
         _check_consistency(values, where)
@@ -160,9 +176,9 @@ class Parameters(Mapping[str, Any]):
         return Parameters(overrides, where, base=self._values)
 
     def changed(self) -> dict[str, Any]:
-        """The values that differ from the catalogue defaults."""
-        specs = catalogue()
-        return {k: v for k, v in self._values.items() if v != specs[k].default}
+        """The values that differ from the defaults (calibrated where calibrated)."""
+        defaults = default_values()
+        return {k: v for k, v in self._values.items() if v != defaults[k]}
 
 
 def _check_consistency(values: Mapping[str, Any], where: str) -> None:
@@ -174,6 +190,8 @@ def _check_consistency(values: Mapping[str, Any], where: str) -> None:
             raise InputError(f"{at}{' + '.join(group)} = {total:g} exceeds 1")
     if values["share_under_35"] + values["share_over_45"] > 1 + 1e-9:
         raise InputError(f"{at}share_under_35 + share_over_45 exceeds 1")
+    if values["min_age"] >= 35:
+        raise InputError(f"{at}min_age = {values['min_age']} must be below 35 (F09 counts cadres under 35)")
     if values["min_age"] >= values["max_reserve_age"]:
         raise InputError(f"{at}min_age ({values['min_age']}) must be below max_reserve_age ({values['max_reserve_age']})")
     if values["max_reserve_age"] <= 45:

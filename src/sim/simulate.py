@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
@@ -19,8 +20,6 @@ def simulate(scenario: Scenario | Path | str, seed: int = 0, overrides: Mapping[
     The same scenario and seed always give the same table. Runs of different scenarios
     from one seed share common random numbers.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"seed = {seed!r} must be a non-negative integer")
     scenario = load_scenario(scenario, overrides)
     model = build_model(scenario, seed)
     model.run_for(scenario.parameters.months)
@@ -29,4 +28,6 @@ def simulate(scenario: Scenario | Path | str, seed: int = 0, overrides: Mapping[
 
 def build_model(scenario: Scenario | Path | str, seed: int = 0) -> CadreModel:
     """The model at month 0 (June 2023), for stepping by hand or inspecting agents."""
-    return CadreModel(load_scenario(scenario), seed)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(f"seed = {seed!r} must be a non-negative integer")
+    return CadreModel(load_scenario(scenario), int(seed))

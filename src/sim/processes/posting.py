@@ -219,6 +219,7 @@ def _trim_scientific(model: CadreModel, kind: int, target: int) -> None:
     t.post[released] = IDLE
     t.last_post[released] = IDLE
     t.serving[released] = t.home[released]
+    t.months_in_post[released] = 0
 
 
 def practise(model: CadreModel) -> None:

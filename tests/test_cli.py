@@ -1,0 +1,145 @@
+"""The command line: `sim run`, `sim params`, `sim programs`, `sim compare`.
+
+`sim run --out` is run as real `python -m sim.cli` processes (concurrently; each pays ~1 s
+of imports); the listing commands and the small runs go through the same typer app in this
+process (typer's CliRunner).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import ROOT, invoke_cli, parameter_entries, program_entries, run, run_cli_batch, scenario_path
+from sim.compare import HEADLINE
+
+BASELINE = str(scenario_path("baseline"))
+# The documented output columns (the brief / docs/outputs.md); the table may hold more.
+DOCUMENTED_COLUMNS = [
+    "month", "date", "cadres", "reserve_per_community", "share_under_35", "share_over_45", "share_masters",
+    "idle_rate", "mismatch_rate", "digital_vacancy_rate", "admin_overstaffing", "recruits", "promotions",
+    "exits_voluntary", "exits_appraisal", "exits_retirement", "turnover_rate", "mean_competence", "mean_cgcmm_level",
+    "health_index_mean", "mentor_trained_share", "training_base_coverage", "growth_file_coverage",
+    "promotion_standard_coverage", "honour_fund_coverage", "proposal_adoption_rate", "resident_participation",
+    "dispute_resolution_efficiency", "service_satisfaction", "governance_cost", "response_speed", "program_cost",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+IN_PROCESS = {
+    "small": ("run", BASELINE, "--seed", "1", "--set", "n_communities=30", "--set", "months=12"),
+    "params": ("params",),
+    "programs": ("programs",),
+    "compare": ("compare", "--seeds", "2", "--set", "n_communities=20", "--set", "months=12"),
+}
+
+
+@pytest.fixture(scope="module")
+def cli(out_dir):
+    results = run_cli_batch(
+        {
+            "csv": ("run", BASELINE, "--seed", "1", "--out", out_dir / "out.csv"),
+            "parquet": ("run", BASELINE, "--seed", "1", "--out", out_dir / "out.parquet"),
+        }
+    )
+    results.update({name: invoke_cli(args) for name, args in IN_PROCESS.items()})
+    return results
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def read_csv(path) -> pd.DataFrame:
+    return pd.read_csv(path, parse_dates=["date"], keep_default_na=False)
+
+
+def test_run_prints_a_summary(cli):
+    out = ok(cli["csv"])
+    assert re.search(r"scenario baseline \(programs: none\), seed 1: 100 communities, 90 months", out), out
+    assert "state at December 2030" in out
+    for label in ("idle rate", "mean competence", "dispute resolution", "->"):
+        assert label in out
+    assert "monthly table written to" in out
+
+
+def test_run_writes_the_documented_csv(cli, out_dir):
+    ok(cli["csv"])
+    table = read_csv(out_dir / "out.csv")
+    missing = [c for c in DOCUMENTED_COLUMNS if c not in table.columns]
+    assert not missing, missing
+    assert table["month"].tolist() == list(range(91))
+    assert table["date"].iloc[0] == pd.Timestamp("2023-06-30") and table["date"].iloc[-1] == pd.Timestamp("2030-12-31")
+    # The CLI and the Python API give the same numbers for the same scenario and seed.
+    expected = run("baseline", 1)
+    numeric = [c for c in expected.columns if c not in ("date", "programs_active")]
+    pd.testing.assert_frame_equal(table[numeric], expected[numeric], check_dtype=False, rtol=1e-12, atol=0)
+    provenance = json.loads((out_dir / "out.csv.provenance.json").read_text())
+    assert provenance["seed"] == 1
+    assert provenance["scenario"]["name"] == "baseline"
+
+
+def test_parquet_equals_csv(cli, out_dir):
+    ok(cli["parquet"])
+    ok(cli["csv"])
+    parquet = pd.read_parquet(out_dir / "out.parquet")
+    csv = read_csv(out_dir / "out.csv")
+    assert list(parquet.columns) == list(csv.columns)
+    numeric = [c for c in csv.columns if c not in ("date", "programs_active")]
+    pd.testing.assert_frame_equal(parquet[numeric], csv[numeric], check_dtype=False, rtol=1e-12, atol=0)
+    assert (pd.to_datetime(parquet["date"]) == csv["date"]).all()
+    metadata = pq.read_schema(out_dir / "out.parquet").metadata
+    assert json.loads(metadata[b"sim_provenance"])["seed"] == 1
+
+
+def test_set_changes_size(cli):
+    out = ok(cli["small"])
+    assert "30 communities, 12 months" in out
+    assert "monthly table written" not in out
+
+
+@pytest.mark.parametrize("name", sorted(parameter_entries()))
+def test_params_lists_every_parameter(cli, name):
+    out = ok(cli["params"])
+    lines = [line for line in out.splitlines() if re.match(rf"{name}( \*)?\s", line)]
+    assert len(lines) == 1, name
+    entry = parameter_entries()[name]
+    assert lines[0].rstrip().endswith(str(entry["source"]).strip())
+    assert lines[0].startswith(f"{name} *") == bool(entry.get("lever", False))  # levers are starred
+
+
+def test_programs_lists_p1_to_p3(cli):
+    out = ok(cli["programs"])
+    for key, entry in program_entries().items():
+        assert f"{entry['id']} {key} ({entry['start']}-{entry['end']})" in out
+        for lever in entry["levers"]:
+            assert f"{lever} = " in out
+    assert [line.split()[0] for line in out.splitlines() if re.match(r"P\d ", line)] == ["P1", "P2", "P3"]
+
+
+def test_compare_reports_every_scenario(cli):
+    out = ok(cli["compare"])
+    assert "baseline" in out
+    for entry in program_entries().values():
+        assert entry["id"] in out  # each program's column
+    for label in HEADLINE.values():
+        assert label in out
+    assert "2 paired seeds per scenario" in out
+
+
+def test_every_output_column_is_documented(out_dir, cli):
+    ok(cli["csv"])
+    documented = set(re.findall(r"^\|\s*`([a-z0-9_]+)`\s*\|", (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8"), re.M))
+    columns = set(read_csv(out_dir / "out.csv").columns)
+    assert columns - documented == set(), "columns missing from docs/outputs.md"
+    assert set(DOCUMENTED_COLUMNS) <= documented
