@@ -119,7 +119,7 @@ def build_cadres(p: Parameters, c: CommunityTable, rng: np.random.Generator) -> 
         studied_elderly=studied,
         domain_noise=rng.standard_normal((n, len(DOMAINS))),
     )
-    experience = np.minimum(20.0, p.initial_experience_gain * tenure)
+    experience = np.minimum(p.initial_experience_cap, p.initial_experience_gain * tenure)
     table.competence[rows] = np.clip(table.competence[rows] + experience[:, None], 0, 100)
     table.contribution[rows] = p.contribution_per_month * np.minimum(12, tenure)
     return table

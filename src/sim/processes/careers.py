@@ -16,8 +16,6 @@ from sim.state import IDLE, REFINEMENT
 if TYPE_CHECKING:
     from sim.model import CadreModel
 
-IDLE_MONTHS_THAT_COUNT = 3  # a cadre idle for a quarter or more counts as idle for exit (F19)
-AVERAGE_SCORE = 70.0  # promotion rates are quoted for an average appraisal
 
 
 def age(model: CadreModel) -> np.ndarray:
@@ -36,7 +34,7 @@ def promote(model: CadreModel) -> np.ndarray:
     annual = (
         p.promotion_rate
         * (1 + p.promotion_standard_effect * standard)
-        * np.exp(p.promotion_score_slope * (t.score[rows] - AVERAGE_SCORE) / 10)
+        * np.exp(p.promotion_score_slope * (t.score[rows] - p.promotion_reference_score) / 10)
     )
     u = model.streams.uniform("promotion", model.month, t.key[rows])
     return rows[eligible & (u < monthly_probability(annual))]
@@ -46,12 +44,12 @@ def leave(model: CadreModel) -> np.ndarray:
     """Rows who leave the reserve of their own accord this month."""
     p, t, rows, f, levers = model.p, model.cadres, model.rows, model.features, model.levers
     home = t.home[rows]
-    idle = (t.post[rows] == IDLE) & (t.months_idle[rows] >= IDLE_MONTHS_THAT_COUNT)
+    idle = (t.post[rows] == IDLE) & (t.months_idle[rows] >= p.idle_months_for_exit)
     annual = p.exit_rate_base * np.where(idle, p.exit_idle_multiplier, 1.0)
     annual = annual * np.where(f["promotion_standard"][home], 1.0, p.exit_no_standard_multiplier)
     annual = annual * np.where(f["honour_fund"][home], 1.0, p.exit_no_honour_multiplier)
     if levers.capability_bank:  # F43: credits for training are kept by trained cadres
         annual = annual * np.where(t.specialised[rows], p.capability_bank_exit_multiplier, 1.0)
-    annual = annual * (1 - min(0.6, p.funding_retention_effect * levers.funding_share * 100))
+    annual = annual * (1 - min(p.funding_retention_cap, p.funding_retention_effect * levers.funding_share * 100))
     u = model.streams.uniform("voluntary_exit", model.month, t.key[rows])
     return rows[u < monthly_probability(annual)]

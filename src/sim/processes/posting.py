@@ -182,7 +182,7 @@ def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Gen
     _trim_scientific(model, ADMIN, target_admin)
     already = filled_posts(model).sum(axis=0)
     n_digital = target_digital - already[DIGITAL]
-    digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, 5, len(posted))
+    digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, p.initial_staffing_noise, len(posted))
     # The most digitally able, but no more in a community than it has open digital posts.
     by_community = np.lexsort((-digital_skill, t.home[posted]))
     home = t.home[posted][by_community]

@@ -6,7 +6,8 @@ A cadre gets a *training month* with probability q:
 - 1 during the foundation stage where the community uses cadres scientifically (train
   before posting);
 - otherwise, where dual-track training exists (F14), a base rate scaled by the training
-  budget per cadre (F30 plus the training part of the fund, F35), capped at 2x;
+  budget per cadre (F30 plus the training part of the fund, F35), capped at
+  `training_budget_factor_cap` times;
 - 0 elsewhere, and 0 once mature.
 A training month adds competence in the stage's focus domains, more with a trained
 mentor, a training base, digital content and, in the weakest domain, a growth-file plan.
@@ -61,12 +62,12 @@ def train(model: CadreModel) -> None:
 
 
 def _budget_factor(model: CadreModel) -> np.ndarray:
-    """Training budget per cadre relative to the reference, per community (capped at 2)."""
+    """Training budget per cadre relative to the reference, per community (capped)."""
     p, levers, c = model.p, model.levers, model.communities
     budget = np.where(c.east, levers.training_budget_east, levers.training_budget_central_west)
     cadres = np.maximum(1, np.bincount(model.cadres.home[model.rows], minlength=c.n))
     fund = levers.funding_share * p.community_budget * p.funding_training_fraction / cadres
-    return np.minimum(2.0, (budget + fund) / p.reference_training_budget)
+    return np.minimum(p.training_budget_factor_cap, (budget + fund) / p.reference_training_budget)
 
 
 def _advance_stages(model: CadreModel, rows: np.ndarray) -> None:
