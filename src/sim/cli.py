@@ -1,4 +1,4 @@
-"""Command line: `sim run`, `sim compare`, `sim params`, `sim programs`.
+"""Command line: `sim run`, `sim compare`, `sim params`, `sim programs`, `sim report`, batch commands.
 
 Bad input of any kind ends with one line on stderr naming what is wrong, and exit code 2.
 """
@@ -19,7 +19,7 @@ from sim.batch import commands as batch_commands
 from sim.compare import HEADLINE, compare_programs, format_comparison
 from sim.errors import InputError
 from sim.output import write_table
-from sim.parameters import catalogue
+from sim.parameters import calibrated_values, catalogue
 from sim.programs import standard_programs
 from sim.scenario import load_scenario, parse_assignment
 from sim.simulate import simulate
@@ -66,7 +66,7 @@ def _overrides(assignments: list[str] | None) -> dict[str, Any]:
 @friendly
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML, e.g. data/scenarios/baseline.yaml")],
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).", min=0)] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the monthly table here (.csv or .parquet).")] = None,
     set_: SetOption = None,
 ) -> None:
@@ -113,16 +113,24 @@ def compare(
 def params(
     levers: Annotated[bool, typer.Option("--levers", help="Only the policy levers programs can move.")] = False,
 ) -> None:
-    """Every parameter: default, plausible range, unit and source (figure ID or assumption)."""
+    """Every parameter: value in force, plausible range, unit and source (figure ID or assumption).
+
+    Values fitted by `sim calibrate` (data/calibrated.yaml) are shown with their prior.
+    """
     rows = []
+    fitted = calibrated_values()
     for spec in catalogue().values():
         if levers and not spec.lever:
             continue
         rng = f"{spec.range[0]:g} to {spec.range[1]:g}" if spec.range else (", ".join(spec.choices) if spec.choices else "-")
-        default = ", ".join(f"{v:g}" for v in spec.default) if spec.type == "list" else spec.default
-        rows.append((spec.name + (" *" if spec.lever else ""), str(default), rng, spec.unit, spec.source))
+        default = ", ".join(f"{v:g}" for v in spec.default) if spec.type == "list" else str(spec.default)
+        source = spec.source
+        if spec.name in fitted:
+            default = f"{fitted[spec.name]:.4g}"
+            source = f"calibrated (prior {spec.default:g}; sim calibrate); {spec.source}"
+        rows.append((spec.name + (" *" if spec.lever else ""), default, rng, spec.unit, source))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    typer.echo(f"{'parameter (* lever)':<{widths[0]}}  {'default':<{widths[1]}}  {'range':<{widths[2]}}  unit | source")
+    typer.echo(f"{'parameter (* lever)':<{widths[0]}}  {'value':<{widths[1]}}  {'range':<{widths[2]}}  unit | source")
     for name, default, rng, unit, source in rows:
         typer.echo(f"{name:<{widths[0]}}  {default:<{widths[1]}}  {rng:<{widths[2]}}  {unit} | {source}")
 
@@ -144,7 +152,7 @@ def programs() -> None:
 @friendly
 def national(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
-    seed: Annotated[int, typer.Option(help="Random seed.", min=0)] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     sample: Annotated[int, typer.Option(help="Communities simulated (a stratified sample).", min=1)] = 2000,
     population: Annotated[int, typer.Option(help="Communities in the population.", min=1)] = 110_000,
 ) -> None:
@@ -166,6 +174,82 @@ def national(
 
 
 # Batch experiments: implemented in sim.batch.commands (see docs/batch.md).
+@app.command()
+@friendly
+def calibrate(
+    workers: Annotated[int, typer.Option(help="Processes for the simulations.", min=1)] = 2,
+    write: Annotated[bool, typer.Option(help="Write data/calibrated.yaml (used by every scenario).")] = True,
+    quiet: Annotated[bool, typer.Option(help="No per-evaluation log.")] = False,
+) -> None:
+    """Fit the uncertain mechanism parameters to the article's figures (data/calibration.yaml)."""
+    from sim.calibration import fit, load_config, write_calibrated
+
+    config = load_config()
+    result = fit(config, workers=workers, log=(lambda _: None) if quiet else typer.echo)
+    typer.echo(
+        f"\n{result.evaluations} evaluations of the dynamic block, {result.seconds:.0f} s; objective {result.objective:.5f}"
+    )
+    typer.echo("\nFigures (relative error; for ratios, relative to the effect):")
+    for row in result.table.itertuples():
+        status = "fitted" if row.fitted else "held out"
+        ok = "within" if row.within_tolerance else "OUTSIDE"
+        typer.echo(
+            f"  {row.figure} {row.column:<32} target {row.target:>7.3f}  model {row.simulated:>7.3f}  "
+            f"error {row.relative_error:>+7.1%}  {status:<8} {ok} {config.tolerance:.0%}"
+        )
+    typer.echo("\nFitted values and sensitivity (objective increase when moved a tenth of the range down / up):")
+    for row in result.sensitivity.itertuples():
+        typer.echo(
+            f"  {row.parameter:<34} {row.value:>9.4g}  range {row.range_low:g}-{row.range_high:g}  "
+            f"{row.objective_minus_tenth:>+9.4f} / {row.objective_plus_tenth:>+9.4f}"
+        )
+    if write:
+        write_calibrated(config, result)
+        typer.echo("\nwritten to data/calibrated.yaml")
+    typer.echo("Targets are one article's unverified figures.")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@friendly
+def report(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A notebook in notebooks/ (e.g. compare_programs) or a .ipynb path.")],
+    params_file: Annotated[
+        Path | None, typer.Option("--parameters-file", "-f", help="YAML file of notebook parameters (name: value).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default reports/<name>/).")] = None,
+) -> None:
+    """Execute a notebook with papermill into reports/<name>/: notebook, index.html, PNG, CSV, metrics.json.
+
+    Notebook parameters: -p NAME VALUE (repeatable, after NAME; VALUE is read as YAML: 30, true, null, text),
+    e.g. `sim report scenario -p scenario data/scenarios/innovation_leap.yaml -p replicates 20`.
+    """
+    from sim.report.run import ReportFailed, gather_parameters, run_report
+
+    parameters = gather_parameters(params_file, _parameter_pairs(ctx.args))
+    try:
+        result = run_report(name, parameters, out)
+    except ReportFailed as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{result.name}: ran in {result.seconds:.1f} s; {len(result.files)} files in {result.out}")
+    typer.echo(f"  open {result.html}")
+
+
+def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
+    """`-p NAME VALUE` / `--parameter NAME VALUE` pairs from the words typer did not parse."""
+    pairs = []
+    words = list(args)
+    while words:
+        flag = words.pop(0)
+        if flag not in ("-p", "--parameter"):
+            raise InputError(f"unexpected argument '{flag}'; notebook parameters are given as -p NAME VALUE")
+        if len(words) < 2:
+            raise InputError(f"{flag} needs a NAME and a VALUE, e.g. -p replicates 30")
+        pairs.append((words.pop(0), words.pop(0)))
+    return pairs
+
+
 app.command("batch")(friendly(batch_commands.batch))
 app.command("rerun")(friendly(batch_commands.rerun_command))
 app.command("summarize")(friendly(batch_commands.summarize_command))
