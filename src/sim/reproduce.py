@@ -1,0 +1,97 @@
+"""`sim reproduce`: regenerate every report from scratch and compare with the committed ones.
+
+For each report with a committed `reports/<name>/metrics.json`, the notebook is executed
+again with the parameters recorded there, into a scratch folder, and every number in the
+new metrics.json is compared with the committed one (relative tolerance `rtol`; strings
+must match exactly). Timings, paths and provenance are not compared. It is what an
+academic runs first: no differences means the numbers in the reports follow from this code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError
+from sim.provenance import PROJECT_ROOT
+
+REPORTS_DIR = PROJECT_ROOT / "reports"
+ORDER = ("reproduce_article", "compare_programs", "scenario", "policy_levers")
+NOT_COMPARED = ("report", "provenance")  # timings, paths, commit, versions
+DEFAULT_RTOL = 1e-6  # same code and seeds give the same numbers; this only absorbs float summation order
+
+
+@dataclass(frozen=True)
+class Difference:
+    report: str
+    key: str
+    committed: Any
+    reproduced: Any
+
+
+def committed_reports() -> list[str]:
+    """Reports with a committed metrics.json, in a sensible order."""
+    names = [p.parent.name for p in REPORTS_DIR.glob("*/metrics.json")]
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+
+
+def report_parameters(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the committed report was made with (minus its output folder)."""
+    parameters = dict(metrics.get("report", {}).get("parameters", {}))
+    parameters.pop("output_dir", None)
+    return parameters
+
+
+def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not prefix and key in NOT_COMPARED:
+                continue
+            yield from flatten(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from flatten(item, f"{prefix}[{i}]")
+    else:
+        yield prefix, value
+
+
+def compare(report: str, committed: dict[str, Any], reproduced: dict[str, Any], rtol: float = DEFAULT_RTOL) -> list[Difference]:
+    old, new = dict(flatten(committed)), dict(flatten(reproduced))
+    differences = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "<missing>"), new.get(key, "<missing>")
+        if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) and not isinstance(b, bool):
+            same = (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rtol, abs_tol=rtol * 1e-3)
+        else:
+            same = a == b
+        if not same:
+            differences.append(Difference(report, key, a, b))
+    return differences
+
+
+def reproduce(
+    names: list[str] | None = None, scratch: Path | str = "build/reproduce", rtol: float = DEFAULT_RTOL, log=print
+) -> list[Difference]:
+    """Rerun the reports and return every difference from the committed metrics."""
+    from sim.report.run import run_report
+
+    available = committed_reports()
+    names = names or available
+    for name in names:
+        if name not in available:
+            raise InputError(f"no committed report '{name}' (reports/{name}/metrics.json); available: {', '.join(available)}")
+    differences = []
+    for name in names:
+        committed = json.loads((REPORTS_DIR / name / "metrics.json").read_text(encoding="utf-8"))
+        parameters = report_parameters(committed)
+        log(f"{name}: rerunning with {parameters}")
+        result = run_report(name, parameters, out=Path(scratch) / name)
+        reproduced = json.loads(result.metrics.read_text(encoding="utf-8"))
+        found = compare(name, committed, reproduced, rtol)
+        log(f"{name}: {result.seconds:.0f} s, {'no differences' if not found else f'{len(found)} differences'}")
+        differences += found
+    return differences
