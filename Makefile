@@ -1,13 +1,22 @@
-# make compare   set up (once) and run the main job: baseline vs each program vs all three
-# make test      set up (once) and run the whole test suite
-# make setup     create .venv with a Python >= 3.12 and install the project into it
+# make report    set up (once) and run the main job: the program-comparison report,
+#                reports/compare_programs/index.html (baseline, each program, every combination)
+# make test      set up (once) and run the whole test suite, notebooks included (nbval)
+# make compare   a quick plain-text comparison: baseline vs each program vs all three
+# make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario/
+# make report-levers                                                  funding x mentor grid -> reports/policy_levers/
+# make notebooks re-execute every notebook in notebooks/ in place at its default parameters
+#                (after the model or its calibration changes; then commit them with their outputs)
+# make setup     create .venv with a Python >= 3.12, install the project, register the Jupyter kernel
 
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?=
+NOTEBOOKS := compare_programs scenario policy_levers
+SCENARIO ?= data/scenarios/baseline.yaml
+NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup compare test lint clean
+.PHONY: setup report report-scenario report-levers compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -16,14 +25,30 @@ $(STAMP): pyproject.toml
 	  test -x $(BIN)/python || { echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name cadre-sim --display-name "Python (cadre-sim)" >/dev/null
 	@touch $(STAMP)
+
+report: setup
+	$(BIN)/sim report compare_programs -p replicates 30 -p n_communities 100
+
+report-scenario: setup
+	$(BIN)/sim report scenario -p scenario $(SCENARIO) -p replicates 30
+
+report-levers: setup
+	$(BIN)/sim report policy_levers -p replicates 5 -p n_communities 100
 
 compare: setup
 	$(BIN)/sim compare
 
+notebooks: setup
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.kernel_name=cadre-sim --ExecutePreprocessor.record_timing=False --KernelManager.transport=ipc \
+	  $(addsuffix .ipynb,$(NOTEBOOKS))
+
 test: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(NBVAL) notebooks/
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -250,6 +250,29 @@ def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+@app.command()
+@friendly
+def reproduce(
+    only: Annotated[list[str] | None, typer.Option("--only", help="Just this report (repeatable).")] = None,
+    scratch: Annotated[Path, typer.Option(help="Where the regenerated reports go.")] = Path("build/reproduce"),
+    rtol: Annotated[float, typer.Option(help="Relative tolerance for numbers.")] = 1e-6,
+) -> None:
+    """Regenerate every committed report from scratch and compare its numbers with reports/*/metrics.json."""
+    from sim.reproduce import reproduce as run_all
+
+    started = time.perf_counter()
+    differences = run_all(only, scratch, rtol, log=typer.echo)
+    elapsed = time.perf_counter() - started
+    for d in differences[:200]:
+        typer.echo(f"  DIFFERS {d.report}: {d.key}: committed {d.committed!r}, reproduced {d.reproduced!r}")
+    if len(differences) > 200:
+        typer.echo(f"  ... and {len(differences) - 200} more")
+    typer.echo(f"{'no differences' if not differences else f'{len(differences)} differences'} beyond rtol {rtol:g}; "
+               f"{elapsed:.0f} s. The inputs are one article's unverified figures.")
+    if differences:
+        raise typer.Exit(1)
+
+
 app.command("batch")(friendly(batch_commands.batch))
 app.command("rerun")(friendly(batch_commands.rerun_command))
 app.command("summarize")(friendly(batch_commands.summarize_command))

@@ -163,7 +163,11 @@ def _sampled_design(kind: str, raw: Mapping[str, Any], where: str, default_seed:
 
         samples = _positive_int(raw.get("samples"), f"{where}: design.samples")
         settings["samples"] = samples
-        unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed)).random(samples)
+        try:
+            sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed))
+        except TypeError:  # scipy < 1.15 calls it seed
+            sampler = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed))
+        unit = sampler.random(samples)
         matrix = qmc.scale(unit, low, high) if np.all(high > low) else low + unit * (high - low)
     elif kind == "sobol":
         from SALib.sample import sobol

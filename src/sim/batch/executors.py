@@ -7,7 +7,8 @@ code path. Results do not depend on the executor: a run is a pure function of it
 - processes (`workers=N`, default os.cpu_count()): a ProcessPoolExecutor started with
   'forkserver' (a clean, single-threaded parent even after pyarrow or a notebook started
   threads), preloaded with the simulator so workers start fast. Workers ignore Ctrl-C; the
-  parent stops them. If a worker process dies, the pool is rebuilt and its runs retried.
+  parent stops them. Each worker is replaced after RECYCLE_AFTER runs (bounded memory even
+  if a run leaks). If a worker process dies, the pool is rebuilt and its runs retried.
 - Dask (`scheduler="tcp://host:8786"` or `dask_local=N`): `Client.get_executor(pure=False,
   retries=k)`, so a run whose worker dies is retried elsewhere. A local cluster listens on
   127.0.0.1 only and has no dashboard.
@@ -23,6 +24,10 @@ from typing import Any
 
 from sim.batch.runs import RunResult, RunTask, execute
 from sim.errors import InputError
+
+# Each local worker process is replaced after this many runs (a fork of the preloaded server,
+# a few ms), so memory a run fails to release cannot pile up over a long batch.
+RECYCLE_AFTER = 100
 
 
 class Backend:
@@ -55,7 +60,9 @@ class ProcessBackend(Backend):
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sim.batch.runs", "sim.simulate"])
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=context, initializer=_ignore_interrupts)
+        return ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=_ignore_interrupts, max_tasks_per_child=RECYCLE_AFTER
+        )
 
     def submit(self, task: RunTask) -> Future[RunResult]:
         return self._pool.submit(execute, task)

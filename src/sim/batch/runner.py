@@ -165,7 +165,8 @@ class _Batch:
                 for future in done:
                     task, attempt = inflight.pop(future)
                     self._finish(_outcome(future, task), attempt, report, progress)
-                self._flush_if_due()
+                    self._flush_if_due()
+                self._flush_if_due()  # also by time, when nothing finished
             interrupted = False
         finally:
             self._flush()
@@ -304,7 +305,7 @@ def rerun(source: Path | str, run_id: str) -> pd.DataFrame:
         schema = _store_schema(source)
     else:
         spec = load_spec(source)
-    (task,) = select_runs(plan_runs(spec), [run_id])
+    (task,) = select_runs(plan_runs(spec), [run_id], label="run id")
     result = execute(task)
     if not result.ok:
         raise RunFailedError(result)

@@ -92,8 +92,8 @@ def plan_runs(spec: ExperimentSpec) -> list[RunTask]:
     ]
 
 
-def select_runs(tasks: list[RunTask], only: Iterable[str] | None) -> list[RunTask]:
-    """The tasks named in `only` (all when None); an unknown id is an InputError."""
+def select_runs(tasks: list[RunTask], only: Iterable[str] | None, label: str = "--only") -> list[RunTask]:
+    """The tasks named in `only` (all when None); an unknown id is an InputError starting with `label`."""
     if not only:
         return tasks
     by_id = {t.run_id: t for t in tasks}
@@ -101,7 +101,7 @@ def select_runs(tasks: list[RunTask], only: Iterable[str] | None) -> list[RunTas
     for wanted in dict.fromkeys(only):
         if wanted not in by_id:
             raise InputError(
-                f"--only {wanted}: no run with that id in this experiment{closest(wanted, set(by_id))} "
+                f"{label} {wanted}: no run with that id in this experiment{closest(wanted, set(by_id))} "
                 f"(ids look like {tasks[0].run_id})"
             )
         chosen.append(by_id[wanted])

@@ -1,0 +1,366 @@
+"""Figure style and helpers for the notebooks and reports (matplotlib).
+
+One look for every figure a policy audience sees: the Okabe–Ito colour-blind-safe palette,
+one fixed colour per program combination (the same in every figure), outcome labels with
+units, and the program windows (P1 2024–26, P2 2025–27, P3 2026–28, from data/programs.yaml)
+shaded on time axes.
+
+    from sim import figures
+    figures.use_style()
+    fig, ax = plt.subplots()
+    figures.shade_programs(ax)
+    figures.finish(fig, "Idle rate", note="Mean over 30 replicates.")
+    figures.save(fig, output_dir, "headline_over_time")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.programs import Program, standard_programs
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision deficiency.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+# Conditions are named by the programs they contain ('' = none); every figure uses these colours.
+CONDITION_COLOURS = {
+    "baseline": OKABE_ITO["black"],
+    "P1": OKABE_ITO["orange"],
+    "P2": OKABE_ITO["sky_blue"],
+    "P3": OKABE_ITO["bluish_green"],
+    "P1+P2": OKABE_ITO["blue"],
+    "P1+P3": OKABE_ITO["reddish_purple"],
+    "P2+P3": OKABE_ITO["yellow"],
+    "P1+P2+P3": OKABE_ITO["vermillion"],
+}
+CONDITION_LABELS = {
+    "baseline": "Baseline (status quo)",
+    "P1": "P1 Talent Foundation",
+    "P2": "P2 Digital Foundation",
+    "P3": "P3 Innovation Leap",
+    "P1+P2": "P1 + P2",
+    "P1+P3": "P1 + P3",
+    "P2+P3": "P2 + P3",
+    "P1+P2+P3": "All three (P1 + P2 + P3)",
+}
+PROGRAM_IDS = ("P1", "P2", "P3")
+# Categories that are not conditions (flows, education, levels, cohorts) use other colour-blind-safe
+# palettes, so a program's colour always means that program.
+NEUTRAL = "#BBBBBB"  # the June 2023 state in start/end comparisons
+NEUTRAL_DARK = "#777777"
+TOL_BRIGHT = ("#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE6677", "#AA3377", "#BBBBBB")  # Paul Tol, colour-blind safe
+FLOW_COLOURS = {
+    "recruits": TOL_BRIGHT[0],
+    "promotions": TOL_BRIGHT[2],
+    "exits_voluntary": TOL_BRIGHT[4],
+    "exits_appraisal": TOL_BRIGHT[5],
+    "exits_retirement": TOL_BRIGHT[6],
+}
+EDUCATION_COLOURS = ("#DDDDDD", "#9CC3E0", "#3A6EA5")  # below bachelor, bachelor, master's or higher
+LEVEL_COLOURS = tuple(mpl.colors.to_hex(c) for c in mpl.colormaps["cividis"](np.linspace(0.05, 0.95, 5)))  # CGCMM 1-5
+
+
+@dataclass(frozen=True)
+class OutcomeLabel:
+    """How an outcome is shown: title, unit after scaling, and the scale (100 turns shares into %)."""
+
+    title: str
+    unit: str
+    scale: float = 1.0
+
+    @property
+    def axis(self) -> str:
+        return f"{self.title} ({self.unit})"
+
+    @property
+    def difference_unit(self) -> str:
+        """Unit of a difference: percentage points for shares shown in %."""
+        return self.unit.replace("% of", "percentage points of").replace("% per", "percentage points per")
+
+
+OUTCOMES = {
+    "idle_rate": OutcomeLabel("Idle rate", "% of cadres", 100),
+    "mismatch_rate": OutcomeLabel("Posted without specialised training", "% of posted cadres", 100),
+    "digital_vacancy_rate": OutcomeLabel("Digital-specialist vacancy", "% of posts", 100),
+    "turnover_rate": OutcomeLabel("Turnover", "% per year", 100),
+    "mean_competence": OutcomeLabel("Mean competence", "points, 0–100"),
+    "dispute_resolution_efficiency": OutcomeLabel("Dispute-resolution efficiency", "index, mid-2023 = 100"),
+    "service_satisfaction": OutcomeLabel("Service satisfaction", "index, mid-2023 = 100"),
+    "governance_cost": OutcomeLabel("Governance cost", "index, mid-2023 = 100"),
+    "response_speed": OutcomeLabel("Response speed", "index, mid-2023 = 100"),
+}
+DOMAIN_LABELS = {
+    "competence_policy_law": "Policy & law",
+    "competence_emergency": "Emergency response",
+    "competence_digital": "Digital skills",
+    "competence_elderly_social": "Elderly & social work",
+    "competence_mediation": "Mediation",
+}
+START = pd.Period("2023-06", freq="M")  # month 0, as in sim.model
+
+
+def use_style() -> None:
+    """Readable defaults: larger fonts, light grid, no top/right spines, Okabe–Ito colour cycle."""
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "figure.constrained_layout.use": True,
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "axes.titleweight": "bold",
+            "axes.labelsize": 10,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "#dddddd",
+            "grid.linewidth": 0.6,
+            "legend.frameon": False,
+            "axes.axisbelow": True,
+            "axes.prop_cycle": mpl.cycler(color=[*list(OKABE_ITO.values())[1:], OKABE_ITO["black"]]),
+        }
+    )
+
+
+def condition_code(programs: Iterable[str]) -> str:
+    """'P1+P3' for programs {P3, P1}; 'baseline' for none."""
+    ids = sorted(set(programs))
+    return "+".join(ids) if ids else "baseline"
+
+
+def colour(condition: str) -> str:
+    """The fixed colour of a condition code ('baseline', 'P1', 'P1+P2', ...)."""
+    return CONDITION_COLOURS.get(condition, OKABE_ITO["black"])
+
+
+def label(condition: str) -> str:
+    return CONDITION_LABELS.get(condition, condition)
+
+
+def outcome_label(outcome: str) -> OutcomeLabel:
+    return OUTCOMES.get(outcome, OutcomeLabel(outcome.replace("_", " ").capitalize(), "model units"))
+
+
+def month_dates(months: Iterable[int] | np.ndarray | pd.Series) -> pd.DatetimeIndex:
+    """Model months (0 = June 2023) as month-end dates, for time axes."""
+    return pd.DatetimeIndex([(START + int(m)).to_timestamp(how="end").normalize() for m in months])
+
+
+def programs(ids: Iterable[str] | None = None) -> list[Program]:
+    """The standard programs (data/programs.yaml), optionally only those with the given IDs."""
+    chosen = list(standard_programs().values())
+    return [p for p in chosen if ids is None or p.id in set(ids)]
+
+
+def sequential(n: int) -> list[str]:
+    """`n` ordered colours (viridis, perceptually uniform and colour-blind safe), e.g. for cohorts."""
+    return [mpl.colors.to_hex(c) for c in mpl.colormaps["viridis"](np.linspace(0.0, 0.9, n))]
+
+
+def shade_programs(ax: Axes, windows: Sequence[Program] | None = None, labels: bool = True) -> None:
+    """Shade each program's window (January of its first year to December of its last) on a date axis.
+
+    A faint full-height band in the program's colour, plus a solid strip with its ID along the
+    top of the axes, so overlapping windows stay readable.
+    """
+    windows = programs() if windows is None else windows
+    order = {pid: i for i, pid in enumerate(PROGRAM_IDS)}
+    for program in windows:
+        start, end = pd.Timestamp(f"{program.start}-01-01"), pd.Timestamp(f"{program.end}-12-31")
+        c = colour(program.id)
+        ax.axvspan(start, end, color=c, alpha=0.07, lw=0, zorder=0)
+        i = order.get(program.id, 0)
+        top = 1 - 0.035 * i
+        ax.axvspan(start, end, ymin=top - 0.03, ymax=top, color=c, alpha=0.85, lw=0, zorder=1)
+        if labels:
+            ax.text(start, top - 0.015, f" {program.id}", transform=ax.get_xaxis_transform(), va="center", ha="left",
+                    fontsize=7, color="black", zorder=2)  # fmt: skip
+
+
+def band(ax: Axes, dates: Sequence, centre: Sequence[float], low: Sequence[float], high: Sequence[float],
+         condition: str, line_label: str | None = None, alpha: float = 0.2) -> None:  # fmt: skip
+    """A line with a shaded interval, in the condition's colour."""
+    c = colour(condition)
+    ax.fill_between(dates, low, high, color=c, alpha=alpha, lw=0)
+    ax.plot(dates, centre, color=c, lw=1.6, label=line_label if line_label is not None else label(condition))
+
+
+def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 2.9), **kwargs: object) -> tuple[Figure, np.ndarray]:
+    """A figure with `n` panels in rows of `ncols` (unused panels removed); axes flattened."""
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, **kwargs)
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
+
+
+NOTE = "Inputs: one policy article's unverified figures; scenario exploration, not a forecast."
+
+
+def finish(fig: Figure, title: str, note: str = "", legend: bool = False) -> None:
+    """Title the figure, add the conditions' legend under the title (`legend`), and a source note at the bottom.
+
+    All three are placed by constrained layout, so they never overlap the panels or each other:
+    with a legend, the title is the legend's title (a suptitle and an "outside" legend would
+    share the top edge); the note is the figure's x label.
+    """
+    if legend:
+        handles, labels = fig.axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 5), title=title,
+                   title_fontproperties={"size": 12})  # fmt: skip
+    elif title:
+        fig.suptitle(title, fontsize=12)
+    fig.supxlabel((note + " " if note else "") + NOTE, x=0.0, ha="left", fontsize=7.5, color="#555555")
+
+
+def save(fig: Figure, output_dir: Path | str | None, name: str) -> Path | None:
+    """Save `fig` as output_dir/name.png (nothing when output_dir is None, e.g. when run by nbval)."""
+    if output_dir is None:
+        return None
+    path = Path(output_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight", facecolor="white")
+    return path
+
+
+def over_time(
+    frame: pd.DataFrame,
+    outcomes: Sequence[str],
+    conditions: Sequence[str],
+    centre: str = "median",
+    low: str = "p10",
+    high: str = "p90",
+    windows: Sequence[Program] | None = None,
+    zero_line: bool = False,
+    difference: bool = False,
+    ncols: int = 3,
+) -> Figure:
+    """One panel per outcome: a line and a shaded band over time per condition, program windows shaded.
+
+    Add the title, the conditions' legend and the source note with `finish(fig, ..., legend=True)`.
+
+    `frame` is long: condition (code), month, outcome and the `centre`, `low`, `high` columns,
+    in the outcome's own units (scaled here for display). With `difference`, units are those
+    of a difference (percentage points for shares).
+    """
+    fig, axes = grid(len(outcomes), ncols)
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        spec = outcome_label(outcome)
+        shade_programs(ax, windows)
+        for condition in conditions:
+            rows = frame[(frame["condition"] == condition) & (frame["outcome"] == outcome)].sort_values("month")
+            if rows.empty:
+                continue
+            dates = month_dates(rows["month"])
+            band(ax, dates, rows[centre] * spec.scale, rows[low] * spec.scale, rows[high] * spec.scale, condition)
+        if zero_line:
+            ax.axhline(0, color="#555555", lw=0.8, zorder=1)
+        low_y, high_y = ax.get_ylim()
+        ax.set_ylim(low_y, high_y + 0.12 * (high_y - low_y))  # headroom for the program strips
+        ax.set_title(spec.title)
+        ax.set_ylabel(spec.difference_unit if difference else spec.unit)
+        ax.set_xlabel("year")
+        ax.margins(x=0)
+    return fig
+
+
+def forest(
+    effects: pd.DataFrame,
+    outcomes: Sequence[str],
+    conditions: Sequence[str],
+    ncols: int = 3,
+    xlabel: str = "difference from baseline ({unit})",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Paired differences from the reference with 95% intervals: one panel per outcome, one row per condition.
+
+    `effects` has columns condition, outcome, difference, ci_low, ci_high (outcome units);
+    `labels` names the rows (default: the condition labels). The x label ends with an arrow
+    to the better side of zero for that outcome.
+    """
+    from sim.stats import direction  # statsmodels is slow to import; only this helper needs it
+
+    fig, axes = grid(len(outcomes), ncols, size=(4.2, 0.35 * len(conditions) + 1.2))
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        spec = outcome_label(outcome)
+        rows = effects[effects["outcome"] == outcome].set_index("condition").reindex(list(conditions))
+        y = np.arange(len(conditions))[::-1]
+        for yi, (condition, row) in zip(y, rows.iterrows(), strict=True):
+            c = colour(condition)
+            centre = row["difference"] * spec.scale
+            xerr = [[centre - row["ci_low"] * spec.scale], [row["ci_high"] * spec.scale - centre]]
+            ax.errorbar(centre, yi, xerr=xerr, fmt="o", color=c, ecolor=c, capsize=3, ms=5)
+        ax.axvline(0, color="#555555", lw=0.8)
+        arrow = "better →" if direction(outcome) > 0 else "← better"
+        ax.set_yticks(y, [(labels or {}).get(c, label(c)) for c in conditions], fontsize=8)
+        ax.set_ylim(-0.6, len(conditions) - 0.4)
+        ax.set_title(spec.title)
+        ax.set_xlabel(f"{xlabel.format(unit=spec.difference_unit)}   {arrow}", fontsize=8)
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def heatmap(
+    ax: Axes, matrix: pd.DataFrame, fmt: str = "{:.2f}", cmap: str = "cividis", vmin: float | None = None,
+    vmax: float | None = None, xlabel: str = "", ylabel: str = "",
+) -> mpl.image.AxesImage:  # fmt: skip
+    """An annotated heat map of a small table (rows top to bottom as in the table)."""
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            red, green, blue, _ = image.cmap(image.norm(value))
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # perceived brightness of the cell
+            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in matrix.columns], fontsize=8)
+    ax.set_yticks(range(values.shape[0]), [str(r) for r in matrix.index], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(False)
+    return image
+
+
+def dodged(
+    effects: pd.DataFrame, outcomes: Sequence[str], conditions: Sequence[str], x: str, order: Sequence[str], ncols: int = 3
+) -> Figure:
+    """Differences with 95% intervals at a few points (`x` column, in `order`), conditions side by side.
+
+    Add the title, the conditions' legend and the source note with `finish(fig, ..., legend=True)`.
+
+    `effects` has columns condition, outcome, `x`, difference, ci_low, ci_high (outcome units).
+    """
+    fig, axes = grid(len(outcomes), ncols, size=(4.2, 3.0))
+    width = 0.8 / len(conditions)
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        spec = outcome_label(outcome)
+        for k, condition in enumerate(conditions):
+            chosen = (effects["outcome"] == outcome) & (effects["condition"] == condition)
+            rows = effects[chosen].set_index(x).reindex(list(order))
+            xs = np.arange(len(order)) - 0.4 + width * (k + 0.5)
+            centre = rows["difference"].to_numpy() * spec.scale
+            xerr = [centre - rows["ci_low"].to_numpy() * spec.scale, rows["ci_high"].to_numpy() * spec.scale - centre]
+            ax.errorbar(xs, centre, yerr=xerr, fmt="o", ms=4, capsize=2, color=colour(condition), label=label(condition))
+        ax.axhline(0, color="#555555", lw=0.8)
+        ax.set_xticks(range(len(order)), [str(o).split(" (")[0] for o in order], fontsize=8)
+        ax.set_title(spec.title)
+        ax.set_ylabel(f"difference ({spec.difference_unit})", fontsize=8)
+        ax.grid(axis="x", visible=False)
+    return fig

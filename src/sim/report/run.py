@@ -1,0 +1,294 @@
+"""`sim report NAME`: execute notebooks/NAME.ipynb with papermill into reports/<name>/.
+
+The output folder gets the executed notebook (NAME.ipynb), index.html (nbconvert's
+HTMLExporter with the code hidden), the figures (PNG) and tables (CSV) the notebook saves
+into its `output_dir` parameter, and metrics.json: the notebook's headline numbers plus the
+run's provenance (notebook, parameters, seed, package versions, git commit, timings).
+
+Parameters: `-f file.yaml` (a mapping) and then `-p name value` pairs, each value read as a
+YAML scalar (numbers, booleans, null, strings). Names the notebook does not declare
+(`papermill.inspect_notebook`) are refused (InputError: exit 2). A failing cell raises
+ReportFailed with one line naming the cell; the partial notebook is kept (exit 1).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import InputError, closest
+from sim.files import read_yaml
+from sim.provenance import PROJECT_ROOT, provenance
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+REPORT_ROOT = Path("reports")
+KERNEL = "cadre-sim"  # registered by `make setup` (ipykernel install --sys-prefix)
+SET_BY_REPORT = "output_dir"  # the notebook parameter `sim report` fills in with the output folder
+GENERATED = ("*.png", "*.csv", "*.html", "*.ipynb", "metrics.json")
+VERSIONED = ("statsmodels", "matplotlib", "papermill", "nbconvert", "ipykernel", "scipy", "pyarrow", "dask")
+
+
+class ReportFailed(RuntimeError):
+    """The notebook did not run to the end (a cell raised, or the kernel died)."""
+
+
+@dataclass
+class ReportResult:
+    """What `run_report` wrote."""
+
+    name: str
+    out: Path
+    notebook: Path
+    html: Path
+    metrics: Path
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+
+
+def find_notebook(name: str) -> Path:
+    """notebooks/NAME.ipynb, or a path to a notebook."""
+    path = Path(name)
+    if path.suffix == ".ipynb":
+        if not path.is_file():
+            raise InputError(f"{name}: notebook not found")
+        return path.resolve()
+    candidate = NOTEBOOK_DIR / f"{name}.ipynb"
+    if not candidate.is_file():
+        names = available()
+        raise InputError(f"no notebook '{name}' in {NOTEBOOK_DIR}{closest(name, set(names))}; available: {', '.join(names)}")
+    return candidate
+
+
+def parse_value(text: str) -> Any:
+    """A `-p` value as a YAML scalar: '30' -> 30, 'true' -> True, 'null' -> None, else the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def gather_parameters(params_file: Path | str | None = None, pairs: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+    """Parameters from a YAML file, then `-p` pairs (which win)."""
+    parameters: dict[str, Any] = {}
+    if params_file is not None:
+        loaded = read_yaml(params_file)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise InputError(f"{params_file}: a parameter file must be a mapping of name: value")
+        parameters.update({str(k): v for k, v in loaded.items()})
+    for name, value in pairs:
+        parameters[name] = parse_value(value)
+    return parameters
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """The notebook's parameters and their default values (papermill.inspect_notebook)."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    defaults = {}
+    for name, info in declared.items():
+        try:
+            defaults[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            defaults[name] = info["default"]
+    return defaults
+
+
+def check_parameters(notebook: Path, parameters: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+    for name in parameters:
+        if name == SET_BY_REPORT and name in declared:
+            raise InputError(f"parameter '{name}' is set by `sim report`; choose the folder with --out")
+        if name not in declared:
+            raise InputError(
+                f"unknown parameter '{name}' for {notebook.name}{closest(name, set(declared))}; "
+                f"its parameters: {', '.join(n for n in declared if n != SET_BY_REPORT)}"
+            )
+
+
+def pick_kernel() -> str:
+    """The project's kernel if it is registered for this interpreter, else the interpreter's own 'python3'."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    except NoSuchKernel:
+        return "python3"
+    same = Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() if spec.argv else False
+    return KERNEL if same else "python3"
+
+
+def clear_outputs(out: Path) -> None:
+    """Remove files an earlier report left in `out` (only the kinds a report writes, top level only)."""
+    if not out.is_dir():
+        return
+    for pattern in GENERATED:
+        for path in out.glob(pattern):
+            if path.is_file():
+                path.unlink()
+
+
+def _cell_name(executed: Path, exec_count: int | None) -> str:
+    """'the cell `fit = ...` (In [7])': the failing cell by its first line of code and execution count.
+
+    Papermill puts an error banner at the top of the partial notebook, which shifts cell
+    indices, so the cell is found by its error output instead.
+    """
+    import nbformat
+
+    first = ""
+    try:
+        for cell in nbformat.read(executed, as_version=4).cells:
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                lines = [line.strip() for line in cell.source.splitlines()]
+                first = next((line for line in lines if line and not line.startswith("#")), "")
+                break
+    except (OSError, ValueError):
+        pass
+    first = first if len(first) <= 60 else first[:57] + "..."
+    where = f"In [{exec_count}]" if exec_count else "a cell"
+    return f"the cell `{first}` ({where})" if first else where
+
+
+def _local_kernel_manager() -> type:
+    """A kernel manager talking to the kernel over local (IPC) sockets rather than TCP ports.
+
+    The kernel is on this machine anyway; IPC opens no network port, and spares every run
+    ipykernel's warning about unencrypted TCP.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+    return LocalKernelManager
+
+
+def execute(notebook: Path, executed: Path, parameters: Mapping[str, Any], kernel: str | None, cwd: Path) -> None:
+    """papermill.execute_notebook, with errors turned into one-line ReportFailed messages."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=dict(parameters),
+            kernel_name=kernel or pick_kernel(),
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=True,
+            kernel_manager_class=_local_kernel_manager(),
+        )
+    except PapermillExecutionError as error:
+        message = (str(error.evalue).strip().splitlines() or [""])[0]
+        raise ReportFailed(
+            f"{notebook.name}: {_cell_name(executed, error.exec_count)} failed with {error.ename}: {message} "
+            f"(partial notebook kept: {executed})"
+        ) from None
+    except Exception as error:  # kernel not found or died, unreadable notebook, ...
+        first = (str(error).strip().splitlines() or [""])[0]
+        raise ReportFailed(f"{notebook.name}: could not run it: {type(error).__name__}: {first}") from None
+
+
+def write_html(executed: Path, html: Path, title: str) -> Path:
+    """index.html from the executed notebook: outputs only (code hidden), stderr streams dropped."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            outputs = cell.get("outputs", [])
+            cell.outputs = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for package in VERSIONED:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def write_metrics(out: Path, notebook: Path, parameters: Mapping[str, Any], started: str, seconds: float, kernel: str) -> Path:
+    """metrics.json: the notebook's own numbers (if it wrote any) plus provenance and the list of outputs."""
+    path = out / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "metrics.json")
+    metrics["report"] = {
+        "notebook": str(notebook.relative_to(PROJECT_ROOT)) if notebook.is_relative_to(PROJECT_ROOT) else str(notebook),
+        "parameters": dict(parameters),
+        "started": started,
+        "seconds": round(seconds, 1),
+        "kernel": kernel,
+        "command": " ".join(["sim", *sys.argv[1:]]) if Path(sys.argv[0]).name == "sim" else None,
+        "files": files,
+    }
+    metrics["provenance"] = provenance(**_versions())
+    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def run_report(
+    name: str, parameters: Mapping[str, Any] | None = None, out: Path | str | None = None, kernel: str | None = None
+) -> ReportResult:
+    """Execute a notebook with parameters into `out` (default reports/<name>/) and write its report files."""
+    notebook = find_notebook(name)
+    parameters = dict(parameters or {})
+    declared = declared_parameters(notebook)
+    check_parameters(notebook, parameters, declared)
+    out = Path(out if out is not None else REPORT_ROOT / notebook.stem).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    clear_outputs(out)
+    if SET_BY_REPORT in declared:
+        parameters[SET_BY_REPORT] = str(out)
+    effective = {**declared, **parameters}
+    executed = out / notebook.name
+    kernel = kernel or pick_kernel()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    execute(notebook, executed, parameters, kernel, Path.cwd())
+    seconds = time.perf_counter() - started
+    title = _title(executed) or notebook.stem
+    html = write_html(executed, out / "index.html", title)
+    metrics = write_metrics(out, notebook, effective, started_at, seconds, kernel)
+    files = sorted(p for p in out.iterdir() if p.is_file())
+    return ReportResult(notebook.stem, out, executed, html, metrics, seconds, files)
+
+
+def _title(executed: Path) -> str | None:
+    """The first markdown heading of the notebook, for the HTML <title>."""
+    import nbformat
+
+    for cell in nbformat.read(executed, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return None
