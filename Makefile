@@ -4,6 +4,8 @@
 # make compare   a quick plain-text comparison: baseline vs each program vs all three
 # make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario/
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
+# make reproduce regenerate every report from scratch and compare its numbers with the committed ones
+# make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml)
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
 #                (after the model or its calibration changes; then commit them with their outputs)
 # make setup     create .venv with a Python >= 3.12, install the project, register the Jupyter kernel
@@ -12,11 +14,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?=
-NOTEBOOKS := compare_programs scenario policy_levers
+NOTEBOOKS := compare_programs scenario policy_levers reproduce_article
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup report report-scenario report-levers compare notebooks test lint clean
+.PHONY: setup report report-scenario report-levers report-article reports reproduce calibrate compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -36,6 +38,17 @@ report-scenario: setup
 
 report-levers: setup
 	$(BIN)/sim report policy_levers -p replicates 5 -p n_communities 100
+
+report-article: setup
+	$(BIN)/sim report reproduce_article
+
+reports: report report-scenario report-levers report-article   # regenerate every committed report
+
+reproduce: setup   # what an academic runs first: every report from scratch, compared with the committed numbers
+	$(BIN)/sim reproduce
+
+calibrate: setup   # re-fit data/calibrated.yaml (about 5 minutes); then `make notebooks reports`
+	$(BIN)/sim calibrate
 
 compare: setup
 	$(BIN)/sim compare

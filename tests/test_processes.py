@@ -313,8 +313,14 @@ def test_staged_training_matures_and_specialises_the_reserve():
     on = run("baseline", 0, staged_training_coverage=1.0, months=14)
     off = run("baseline", 0, months=14)
     assert (on["share_stage_mature"].iloc[:9] == 0).all()  # nobody can finish 3 + 3 + 6 stages sooner
-    assert on["share_stage_mature"].iloc[12] > 0.6
+    assert on["share_stage_mature"].iloc[12] > 0.4
     assert off["share_stage_mature"].iloc[12] == 0
+    # A training month every month: by month 12 exactly the cadres present since June 2023
+    # (foundation 3 + advancement 3 + refinement 6 months at most) are mature, and no recruit is.
+    model = model_for(0, staged_training_coverage=1.0, months=12)
+    model.run_for(12)
+    t, rows = model.cadres, model.rows
+    np.testing.assert_array_equal(t.stage[rows] == 4, t.entry_month[rows] <= 0)
     # Recruits train from the month after they join, so only the last three months' recruits
     # (three foundation months) can still be unspecialised.
     assert default("foundation_months") == 3
@@ -322,7 +328,7 @@ def test_staged_training_matures_and_specialises_the_reserve():
     unspecialised = ((1 - on["share_specialised"]) * on["cadres"]).round()
     assert (unspecialised <= recent).iloc[3:].all()
     assert (unspecialised >= on["recruits"]).all()  # this month's recruits have not trained yet
-    assert on["share_specialised"].iloc[12] > 0.9 > off["share_specialised"].iloc[12]
+    assert on["share_specialised"].iloc[12] > off["share_specialised"].iloc[12] + 0.2
 
 
 def test_trained_mentors_raise_competence_paired_seeds():
