@@ -72,7 +72,9 @@ class CadreModel(mesa.Model):
         self.cadres = build_cadres(p, self.communities, self.rng)
         self.pending = np.zeros((self.communities.n, selection.MAX_DELAY + 1), dtype=np.int64)
         Community.create_agents(self, self.communities.n, list(range(self.communities.n)))
-        self._agent_of_row = np.empty(self.cadres.capacity, dtype=object)
+        # A list, not a numpy object array: the garbage collector cannot see into object arrays,
+        # so the model <-> agent cycle through one would never be freed.
+        self._agent_of_row: list[Cadre | None] = [None] * self.cadres.capacity
         self.rows = self.cadres.rows()
         self.add_cadres(self.rows)
         posting.initial_posts(self, self.rng)
@@ -129,10 +131,7 @@ class CadreModel(mesa.Model):
     # --- cadres joining and leaving -----------------------------------------------------
     def add_cadres(self, rows: np.ndarray) -> None:
         """Create a Mesa agent for each new row."""
-        if len(self._agent_of_row) < self.cadres.capacity:
-            grown = np.empty(self.cadres.capacity, dtype=object)
-            grown[: len(self._agent_of_row)] = self._agent_of_row
-            self._agent_of_row = grown
+        self._agent_of_row.extend([None] * (self.cadres.capacity - len(self._agent_of_row)))
         for row in rows.tolist():
             self._agent_of_row[row] = Cadre(self, row)
         if self.month > 0:

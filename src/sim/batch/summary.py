@@ -157,9 +157,9 @@ def format_headline(diffs: pd.DataFrame, last: int) -> str:
     if diffs.empty:
         return "no paired differences: the experiment has a single condition"
     params = [c for c in diffs.columns if c.startswith(PARAM_PREFIX)]
-    lines = [
-        f"Paired differences from baseline {diffs['baseline'].iloc[0]!r} at month {last} (mean over replicates, 95% t-interval)"
-    ]
+    base = diffs["baseline"].iloc[0]
+    against = f"design point {int(base)}" if isinstance(base, int | np.integer) else f"baseline '{base}'"
+    lines = [f"Paired differences from {against} at month {last} (mean over replicates, 95% t-interval)"]
     for _, block in diffs.groupby(condition_columns(diffs), sort=False, dropna=False):
         first = block.iloc[0]
         values = ", ".join(f"{c.removeprefix(PARAM_PREFIX)}={_fmt(first[c])}" for c in params)
