@@ -18,7 +18,10 @@ CAVEAT = (
     "verified here (several come from single-site pilots), program costs are this project's "
     "assumptions, and the model adds its own assumptions. The results say what follows *if* "
     "those figures and assumptions hold: scenario exploration, not a forecast. The intervals "
-    "cover run-to-run randomness only, not uncertainty in the inputs."
+    "cover run-to-run randomness only, not uncertainty in the inputs. Response speed is the one "
+    "outcome whose article figure the calibrated model does not reproduce (held out of the "
+    "calibration, F45: the model's rise is far larger than the article's +35%; see "
+    "reports/reproduce_article/), so its effects here are likely overstated."
 )
 
 
