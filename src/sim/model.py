@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Cadre, Community
-from sim.initial import build_cadres, build_communities
+from sim.initial import FEATURE_LEVERS, build_cadres, build_communities
 from sim.outcomes import measure, reference_values
 from sim.parameters import catalogue
 from sim.processes import appraisal, careers, posting, selection, training
@@ -39,17 +39,6 @@ from sim.state import POST_TYPES
 START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
 FLOWS = ("recruits", "promotions", "exits_voluntary", "exits_appraisal", "exits_retirement")
 LEVERS = tuple(name for name, spec in catalogue().items() if spec.lever)
-# Which coverage lever switches which community feature on.
-FEATURE_LEVERS = {
-    "training_base": "training_base_coverage",
-    "growth_file": "growth_file_coverage",
-    "promotion_standard": "promotion_standard_coverage",
-    "honour_fund": "honour_fund_coverage",
-    "rotation": "rotation_coverage",
-    "staged_training": "staged_training_coverage",
-    "dual_track": "dual_track_coverage",
-    "dynamic_monitoring": "dynamic_monitoring_coverage",
-}
 
 
 class CadreModel(mesa.Model):
