@@ -39,7 +39,7 @@ from scipy.optimize import minimize
 
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import DATA_DIR, catalogue, default_values
+from sim.parameters import DATA_DIR, catalogue
 from sim.provenance import PROJECT_ROOT, provenance
 from sim.simulate import simulate
 
@@ -306,4 +306,4 @@ def write_calibrated(config: Config, result: Result, path: Path = CALIBRATED_FIL
     path.write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-__all__ = ["Config", "Result", "default_values", "fit", "load_config", "moments", "simulate_runs", "write_calibrated"]
+__all__ = ["Config", "Result", "fit", "load_config", "moments", "simulate_runs", "write_calibrated"]

@@ -267,8 +267,10 @@ def reproduce(
         typer.echo(f"  DIFFERS {d.report}: {d.key}: committed {d.committed!r}, reproduced {d.reproduced!r}")
     if len(differences) > 200:
         typer.echo(f"  ... and {len(differences) - 200} more")
-    typer.echo(f"{'no differences' if not differences else f'{len(differences)} differences'} beyond rtol {rtol:g}; "
-               f"{elapsed:.0f} s. The inputs are one article's unverified figures.")
+    typer.echo(
+        f"{'no differences' if not differences else f'{len(differences)} differences'} beyond rtol {rtol:g}; "
+        f"{elapsed:.0f} s. The inputs are one article's unverified figures."
+    )
     if differences:
         raise typer.Exit(1)
 

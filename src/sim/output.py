@@ -31,7 +31,7 @@ def write_table(
         raise InputError(f"--out {path}: folder {path.parent} does not exist")
     if check_only:
         return
-    record = _provenance_record(provenance)
+    record = provenance_of_run(**(provenance or {}))
     if path.suffix.lower() == ".csv":
         _atomic(path, lambda tmp: table.to_csv(tmp, index=False))
         _atomic(
@@ -45,10 +45,6 @@ def write_table(
         arrow = pa.Table.from_pandas(table, preserve_index=False)
         metadata = {**(arrow.schema.metadata or {}), b"sim_provenance": json.dumps(record, default=str).encode()}
         _atomic(path, lambda tmp: pq.write_table(arrow.replace_schema_metadata(metadata), tmp))
-
-
-def _provenance_record(extra: dict[str, Any] | None) -> dict[str, Any]:
-    return provenance_of_run(**(extra or {}))
 
 
 def _atomic(path: Path, write) -> None:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from sim.model import CadreModel
 
 
-
 def age(model: CadreModel) -> np.ndarray:
     """Everyone ages a month; return the rows that reach the reserve's age limit."""
     t, rows = model.cadres, model.rows
