@@ -22,27 +22,36 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import Config, Target, load_config, moments, simulate_runs
-from sim.parameters import default_values
+from sim.parameters import DATA_DIR, default_values
 from sim.scenario import SCENARIO_DIR
 from sim.simulate import simulate
 
 STATE_TOLERANCE = 0.05
-# figure -> (output column at month 0 of the baseline, how the article states it)
+# figure -> the month-0 measure that states it the way the article does
 INITIAL_STATE = {
-    "F05": ("reserve_per_community", 12.3),
-    "F07": ("share_masters_tier1", 0.38),
-    "F08": ("share_masters_tier34", 0.097),
-    "F09": ("share_under_35", 0.62),
-    "F10": ("share_over_45", 0.083),
-    "F21": ("digital_vacancy_rate", 0.73),
-    "F22": ("admin_overstaffing", 0.15),
-    "F23": ("degree_gap_street_county", 0.28),
-    "F25": ("training_base_coverage", 0.413),
-    "F26": ("mentor_untrained_share", 0.62),
-    "F27": ("growth_file_coverage", 0.29),
-    "F28": ("no_promotion_standard_share", 0.43),
-    "F29": ("honour_fund_coverage", 0.17),
+    "F05": "reserve_per_community",
+    "F07": "share_masters_tier1",
+    "F08": "share_masters_tier34",
+    "F09": "share_under_35",
+    "F10": "share_over_45",
+    "F21": "digital_vacancy_rate",
+    "F22": "admin_overstaffing",
+    "F23": "degree_gap_street_county",
+    "F25": "training_base_coverage",
+    "F26": "mentor_untrained_share",
+    "F27": "growth_file_coverage",
+    "F28": "no_promotion_standard_share",
+    "F29": "honour_fund_coverage",
 }
+SEED_FIGURES = DATA_DIR / "seed_figures.csv"
+
+
+def article_values() -> dict[str, float]:
+    """Each figure's value as the article states it (data/seed_figures.csv)."""
+    table = pd.read_csv(SEED_FIGURES)
+    return dict(zip(table["id"], table["value"], strict=True))
+
+
 DEFAULT_SEEDS = tuple(range(100, 120))  # not the calibration's seeds (0-7)
 
 
@@ -55,7 +64,7 @@ def initial_state(seeds: Sequence[int], n_communities: int) -> pd.DataFrame:
         ]
         rows.append(
             {
-                **{column: start[column] for column, _ in INITIAL_STATE.values() if column in start},
+                **{column: start[column] for column in INITIAL_STATE.values() if column in start},
                 "degree_gap_street_county": start["share_degree_street"] - start["share_degree_county"],
                 "mentor_untrained_share": 1 - start["mentor_trained_share"],
                 "no_promotion_standard_share": 1 - start["promotion_standard_coverage"],
@@ -77,9 +86,17 @@ def reproduction_table(seeds: Sequence[int] = DEFAULT_SEEDS, n_communities: int 
     """Every checkable figure: article value, model mean and 90% interval, kind, within tolerance."""
     config = load_config()
     state = initial_state(seeds, n_communities)
+    article = article_values()
     rows = [
-        _row(figure, "initial state", value, state[column], STATE_TOLERANCE, lambda m, v=value: (m - v) / abs(v))
-        for figure, (column, value) in INITIAL_STATE.items()
+        _row(
+            figure,
+            "initial state",
+            article[figure],
+            state[column],
+            STATE_TOLERANCE,
+            lambda m, v=article[figure]: (m - v) / abs(v),
+        )
+        for figure, column in INITIAL_STATE.items()
     ]
     config = Config(**{**config.__dict__, "n_communities": n_communities})
     by_seed = moments_by_seed(config, seeds, workers)
@@ -96,7 +113,7 @@ def _row(figure, kind, value, samples, tolerance, error, target: Target | None =
     return {
         "figure": figure,
         "kind": kind,
-        "measure": target.column if target else INITIAL_STATE[figure][0],
+        "measure": target.column if target else INITIAL_STATE[figure],
         "moment": target.moment if target else "month 0",
         "article": value,
         "model_mean": mean,

@@ -26,8 +26,11 @@ def logit(x: float) -> float:
     return float(np.log(x / (1 - x)))
 
 
-def capacities(model: CadreModel) -> dict[str, float]:
-    """Capacity (0-1) of each post type and overall, pooled over communities."""
+def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, float]:
+    """Capacity (0-1) of each post type and overall, pooled over communities.
+
+    `count` is `filled_posts(model)` when the caller has it already.
+    """
     p, t, rows, c = model.p, model.cadres, model.rows, model.communities
     posted = rows[t.post[rows] != IDLE]
     kind = t.post[posted]
@@ -36,7 +39,7 @@ def capacities(model: CadreModel) -> dict[str, float]:
     value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
     cell = t.serving[posted] * 4 + kind
     delivered = np.bincount(cell, weights=value, minlength=4 * c.n).reshape(c.n, 4)
-    count = filled_posts(model)
+    count = filled_posts(model) if count is None else count
     establishment = c.establishment
     share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
     by_type = (delivered * share_counted).sum(axis=0) / np.maximum(1, establishment.sum(axis=0))
@@ -77,7 +80,7 @@ def measure(model: CadreModel) -> dict[str, float]:
     establishment = c.establishment.sum(axis=0)
     flows = model.flows
     exits = flows["exits_voluntary"] + flows["exits_appraisal"] + flows["exits_retirement"]
-    cap = capacities(model)
+    cap = capacities(model, filled)
     ref = model.reference
     adoption = proposal_adoption(model, mean_competence)
     # Cross-tabulations by bincount: one pass each instead of a mask per share.
