@@ -118,7 +118,7 @@ def test_cli_rerun_and_summarize(serial_store: Path, tmp_path: Path) -> None:
     assert "identical to the stored rows" in done.stdout and len(pd.read_csv(tmp_path / "run.csv")) == 7
     done = sim_cli("summarize", serial_store, "--out", tmp_path / "diffs.csv", "--stats", tmp_path / "stats.csv")
     assert done.returncode == 0, done.stderr
-    assert "Paired differences from baseline 'baseline' at month 6" in done.stdout and "idle rate (share)" in done.stdout
+    assert "Paired differences from baseline 'baseline' at month 6" in done.stdout and "Idle rate (% of cadres)" in done.stdout
     diffs = pd.read_csv(tmp_path / "diffs.csv")
     assert set(diffs["scenario"]) == {"all_programs"} and {"ci_low", "ci_high", "difference"} <= set(diffs.columns)
     assert set(pd.read_csv(tmp_path / "stats.csv").columns) >= {"mean", "median", "p10", "p90"}

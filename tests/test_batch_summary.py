@@ -78,4 +78,4 @@ def test_headline_needs_headline_outcomes() -> None:
     diffs, last = headline(table)
     assert last == 2 and set(diffs["outcome"]) == {"idle_rate"}
     text = format_headline(diffs, last)
-    assert "idle rate (share)" in text and "treated point 0 (x=0): 40 pairs" in text
+    assert "Idle rate (% of cadres) \u2193" in text and "treated point 0 (x=0): 40 pairs" in text

@@ -117,7 +117,7 @@ def check_invariants(model, month: int, v: Violations, scientific_since: np.ndar
     filled, establishment = filled_posts(model), c.establishment
     # A community that switched from traditional use keeps its old posts until they rotate out;
     # after rotation_period_months + 1 months of scientific use every post was filled by the rule.
-    settled = scientific_since >= model.levers.rotation_period_months + 1
+    settled = scientific_since >= model.policy.levers.rotation_period_months + 1
     for kind in (DIGITAL, ELDERLY, GRID):
         over = np.flatnonzero(settled & (filled[:, kind] > establishment[:, kind]))
         v.check(len(over) == 0, month, f"{POST_TYPES[kind]} posts above establishment in scientific communities {over[:5]}")
@@ -149,15 +149,15 @@ def check_invariants(model, month: int, v: Violations, scientific_since: np.ndar
 def test_invariants_hold_every_month(scenario, seed):
     model = build_model(load_scenario(scenario_path(scenario), SIZE), seed)
     v = Violations()
-    scientific_since = np.where(model.features["rotation"], 10**6, 0)  # months of continuous scientific use
+    scientific_since = np.where(model.policy.features["rotation"], 10**6, 0)  # months of continuous scientific use
     check_invariants(model, 0, v, scientific_since)
     previous = len(model.rows)
     seen_switch = False
     for month in range(1, model.p.months + 1):
         model.step()
         was = scientific_since > 0
-        scientific_since = np.where(model.features["rotation"], scientific_since + 1, 0)
-        seen_switch |= bool((model.features["rotation"] != was).any())
+        scientific_since = np.where(model.policy.features["rotation"], scientific_since + 1, 0)
+        seen_switch |= bool((model.policy.features["rotation"] != was).any())
         check_invariants(model, month, v, scientific_since)
         flows = model.flows
         v.check(len(model.rows) - previous == flows["recruits"] - sum(flows[f] for f in OUTFLOWS), month, "stock-flow balance")
@@ -179,7 +179,7 @@ def test_scientific_posts_never_grow_above_establishment(seed):
     for month in range(1, model.p.months + 1):
         model.step()
         after = filled_posts(model)
-        scientific = model.features["rotation"]
+        scientific = model.policy.features["rotation"]
         cap = np.maximum(model.communities.establishment, before)
         for kind in (DIGITAL, ELDERLY, GRID):
             bad = np.flatnonzero(scientific & (after[:, kind] > cap[:, kind]))
@@ -195,7 +195,7 @@ def test_baseline_scientific_communities_post_within_establishment_from_month_0(
         for month in range(0, 25):
             if month:
                 model.step()
-            scientific = model.features["rotation"]
+            scientific = model.policy.features["rotation"]
             kinds = [DIGITAL, ELDERLY, GRID]
             over = filled_posts(model)[:, kinds] > model.communities.establishment[:, kinds]
             assert not (over & scientific[:, None]).any(), (seed, month)

@@ -29,11 +29,11 @@ MONTH0_FIGURES = {
     "share_masters_tier34": ("F08", False),
     "digital_vacancy_rate": ("F21", False),
     "admin_overstaffing": ("F22", False),
-    "training_base_coverage": ("F25", False),
-    "mentor_trained_share": ("F26", True),
-    "growth_file_coverage": ("F27", False),
-    "promotion_standard_coverage": ("F28", True),
-    "honour_fund_coverage": ("F29", False),
+    "communities_training_base": ("F25", False),
+    "mentors_trained": ("F26", True),
+    "communities_growth_file": ("F27", False),
+    "communities_promotion_standard": ("F28", True),
+    "communities_honour_fund": ("F29", False),
 }
 # The parameter that carries each figure into the model (its catalogue default must agree).
 PARAMETER_OF_COLUMN = {
@@ -44,11 +44,11 @@ PARAMETER_OF_COLUMN = {
     "share_masters_tier34": "masters_share_tier34",
     "digital_vacancy_rate": "digital_vacancy_2023",
     "admin_overstaffing": "admin_overstaffing_2023",
-    "training_base_coverage": "training_base_coverage",
-    "mentor_trained_share": "mentor_trained_share",
-    "growth_file_coverage": "growth_file_coverage",
-    "promotion_standard_coverage": "promotion_standard_coverage",
-    "honour_fund_coverage": "honour_fund_coverage",
+    "communities_training_base": "training_base_coverage",
+    "mentors_trained": "mentor_trained_share",
+    "communities_growth_file": "growth_file_coverage",
+    "communities_promotion_standard": "promotion_standard_coverage",
+    "communities_honour_fund": "honour_fund_coverage",
 }
 RELATIVE_TOLERANCE = 0.05
 

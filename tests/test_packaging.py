@@ -166,9 +166,10 @@ def test_programs_move_only_levers_to_allowed_values():
     for key, entry in program_entries().items():
         ids.append(entry["id"])
         assert entry["start"] <= entry["end"], key
-        for lever, value in entry["levers"].items():
+        for lever, setting in entry["levers"].items():
             assert lever in specs and specs[lever].lever, f"{key}: {lever} is not a lever"
-            specs[lever].check(value)
+            specs[lever].check(setting["value"])
+            assert setting["kind"] in ("investment", "recurring"), f"{key}: {lever}"
     assert sorted(ids) == ["P1", "P2", "P3"]
 
 

@@ -129,7 +129,7 @@ def test_promotions_only_for_eligible_cadres_at_the_stated_rate(seed):
         eligible = (t.stage[before] >= REFINEMENT) | (tenure >= p.promotion_min_tenure_months)
         assert not (promoted & ~eligible).any(), "an ineligible cadre was promoted"
         ineligible_at_risk += int((~eligible).sum())
-        standard = model.features["promotion_standard"][t.home[before]]
+        standard = model.policy.features["promotion_standard"][t.home[before]]
         for has in (True, False):
             group = eligible & (standard == has)
             counts[has][0] += int((promoted & group).sum())
@@ -428,14 +428,14 @@ def test_scientific_posts_rotate_within_the_period():
     """F17: in scientific-use communities nobody holds a post longer than rotation_period_months."""
     model = model_for(0, n_communities=60)
     t = model.cadres
-    period = model.levers.rotation_period_months
+    period = model.policy.levers.rotation_period_months
     rotated = 0
     for _ in range(24):
-        before = model.rows[(t.post[model.rows] != IDLE) & model.features["rotation"][t.home[model.rows]]]
+        before = model.rows[(t.post[model.rows] != IDLE) & model.policy.features["rotation"][t.home[model.rows]]]
         long_served = before[t.months_in_post[before] >= period]
         model.step()
         rows = model.rows
-        posted = rows[(t.post[rows] != IDLE) & model.features["rotation"][t.home[rows]]]
+        posted = rows[(t.post[rows] != IDLE) & model.policy.features["rotation"][t.home[rows]]]
         assert (t.months_in_post[posted] <= period).all()
         rotated += len(long_served)
     assert rotated > 50
@@ -446,7 +446,7 @@ def test_full_rotation_coverage_lowers_idle_rate(seed):
     """Every community using cadres scientifically versus none, after a year (paired seeds)."""
     full = run("baseline", seed, rotation_coverage=1.0, months=12)
     none = run("baseline", seed, rotation_coverage=0.0, months=12)
-    assert full["rotation_coverage"].iloc[12] == 1 and none["rotation_coverage"].iloc[12] == 0
+    assert full["communities_scientific_use"].iloc[12] == 1 and none["communities_scientific_use"].iloc[12] == 0
     assert full["idle_rate"].iloc[12] < none["idle_rate"].iloc[12] - 0.05
 
 

@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PROGRAM_SCENARIOS, program_entries, run, scenario_path
+from conftest import PROGRAM_SCENARIOS, default, program_entries, run, scenario_path
 from sim import build_model, load_scenario, simulate
 
 SIZE = {"n_communities": 40, "months": 48}
 # Outcomes a program must move from its first month on (what its levers act on directly).
 AFFECTED = {
-    "talent_foundation": ["mentor_trained_share", "promotion_standard_coverage", "rotation_coverage", "program_cost"],
+    "talent_foundation": ["mentors_trained", "communities_promotion_standard", "communities_scientific_use", "program_cost"],
     "digital_foundation": ["competence_digital", "program_cost"],
-    "innovation_leap": ["honour_fund_coverage", "proposal_adoption_rate", "program_cost"],
+    "innovation_leap": ["communities_honour_fund", "proposal_adoption_rate", "program_cost"],
 }
 
 
@@ -89,26 +89,40 @@ def test_programs_share_random_numbers_with_baseline_until_they_start(scenario, 
 
 
 @pytest.mark.parametrize("scenario", PROGRAM_SCENARIOS)
-def test_program_window_active_and_paid_only_inside(scenario):
+def test_program_window_active_and_paid_only_inside_under_revert(scenario):
     entry = program_entries()[scenario]
-    table = run(scenario, 0, n_communities=40, months=90)
+    table = run(scenario, 0, n_communities=40, months=90, persistence="revert")
     inside = (table["date"].dt.year >= entry["start"]) & (table["date"].dt.year <= entry["end"])
     assert (table.loc[inside, "programs_active"] == entry["id"]).all()
     assert (table.loc[~inside, "programs_active"] == "").all()
     assert (table.loc[inside, "program_cost"] > 0).all()
     assert (table.loc[~inside, "program_cost"] == 0).all()
-    # Monthly cost = (per community x communities + per cadre x cadres) / 12.
-    cost = entry["cost"]
-    expected = (cost["per_community_per_year"] * 40 + cost.get("per_cadre_per_year", 0) * table["cadres"]) / 12
-    np.testing.assert_allclose(table.loc[inside, "program_cost"], expected[inside], rtol=1e-12)
+    # Monthly cost = sum over the levers' window cost lines of central yuan x units / 12, written out
+    # here from the file: per community x 40 communities, per cadre x cadres, per central/western cadre.
+    units = {"community_year": 40, "cadre_year": table["cadres"], "central_west_cadre_year": table["cadres_central_west"]}
+    expected = 0.0
+    for lever, setting in entry["levers"].items():
+        lines = setting["cost"] if isinstance(setting["cost"], list) else [setting["cost"]]
+        for line in lines:
+            if line.get("amount") == "increment":
+                yuan = (setting["value"] - default(lever)) * (default(line["times"]) if "times" in line else 1)
+            else:
+                yuan = line["central"]
+            expected = expected + yuan * units[line["per"]] / 12
+    np.testing.assert_allclose(table.loc[inside, "program_cost"], np.asarray(expected + 0 * table["cadres"])[inside], rtol=1e-12)
 
 
 def test_levers_revert_after_the_window():
-    table = run("talent_foundation", 0, n_communities=40, months=48)
+    table = run("talent_foundation", 0, n_communities=40, months=48, persistence="revert")
     baseline = run("baseline", 0, n_communities=40, months=48)
     after = table["date"] >= pd.Timestamp("2027-01-01")
     assert after.sum() > 0
-    for column in ("mentor_trained_share", "promotion_standard_coverage", "rotation_coverage", "training_base_coverage"):
+    for column in (
+        "mentors_trained",
+        "communities_promotion_standard",
+        "communities_scientific_use",
+        "communities_training_base",
+    ):
         np.testing.assert_array_equal(table.loc[after, column], baseline.loc[after, column], err_msg=column)
     # ... but what cadres learned stays: competence does not snap back.
     assert table.loc[after, "mean_competence"].iloc[0] != baseline.loc[after, "mean_competence"].iloc[0]
@@ -158,7 +172,7 @@ def test_a_change_in_one_community_leaves_the_others_untouched(seed):
     common = {"exit_no_honour_multiplier": 5.0, "n_communities": 100}
     a = build_model(load_scenario(scenario_path("baseline"), {**common, "honour_fund_coverage": 0.17}), seed)
     b = build_model(load_scenario(scenario_path("baseline"), {**common, "honour_fund_coverage": 0.18}), seed)
-    changed = np.flatnonzero(a.features["honour_fund"] != b.features["honour_fund"])
+    changed = np.flatnonzero(a.policy.features["honour_fund"] != b.policy.features["honour_fund"])
     assert len(changed) == 1
     changed_months = 0
     for month in range(1, 37):

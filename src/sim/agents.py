@@ -76,7 +76,7 @@ class Cadre(mesa.Agent):
 
     @property
     def mentor_trained(self) -> bool:
-        return bool(self.model.mentor_trained[self.home, self._get("mentor")])
+        return bool(self.model.policy.mentor_trained[self.home, self._get("mentor")])
 
     @property
     def score(self) -> float:
@@ -137,11 +137,11 @@ class Community(mesa.Agent):
 
     def has(self, feature: str) -> bool:
         """Whether the community has a policy feature this month, e.g. 'training_base'."""
-        return bool(self.model.features[feature][self.index])
+        return bool(self.model.policy.features[feature][self.index])
 
     @property
     def mentors_trained_share(self) -> float:
-        return float(np.mean(self.model.mentor_trained[self.index]))
+        return float(np.mean(self.model.policy.mentor_trained[self.index]))
 
     @property
     def reserve(self) -> list[Cadre]:

@@ -37,11 +37,11 @@ INITIAL_STATE = {
     "F21": "digital_vacancy_rate",
     "F22": "admin_overstaffing",
     "F23": "degree_gap_street_county",
-    "F25": "training_base_coverage",
+    "F25": "communities_training_base",
     "F26": "mentor_untrained_share",
-    "F27": "growth_file_coverage",
+    "F27": "communities_growth_file",
     "F28": "no_promotion_standard_share",
-    "F29": "honour_fund_coverage",
+    "F29": "communities_honour_fund",
 }
 SEED_FIGURES = DATA_DIR / "seed_figures.csv"
 
@@ -66,8 +66,8 @@ def initial_state(seeds: Sequence[int], n_communities: int) -> pd.DataFrame:
             {
                 **{column: start[column] for column in INITIAL_STATE.values() if column in start},
                 "degree_gap_street_county": start["share_degree_street"] - start["share_degree_county"],
-                "mentor_untrained_share": 1 - start["mentor_trained_share"],
-                "no_promotion_standard_share": 1 - start["promotion_standard_coverage"],
+                "mentor_untrained_share": 1 - start["mentors_trained"],
+                "no_promotion_standard_share": 1 - start["communities_promotion_standard"],
             }
         )
     return pd.DataFrame(rows)

@@ -16,7 +16,8 @@ import pandas as pd
 import typer
 
 from sim.batch import commands as batch_commands
-from sim.compare import HEADLINE, compare_programs, format_comparison
+from sim.columns import column, decision_outcomes
+from sim.compare import compare_programs, format_comparison
 from sim.errors import InputError
 from sim.output import write_table
 from sim.parameters import calibrated_values, catalogue
@@ -65,7 +66,7 @@ def _overrides(assignments: list[str] | None) -> dict[str, Any]:
 @app.command()
 @friendly
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML, e.g. data/scenarios/baseline.yaml")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario: a name in data/scenarios/ (talent_foundation) or a YAML file")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the monthly table here (.csv or .parquet).")] = None,
     set_: SetOption = None,
@@ -82,12 +83,14 @@ def run(
     end = table.iloc[-1]
     programs = ", ".join(f"{p.id} {p.start}-{p.end}" for p in loaded.programs) or "none"
     typer.echo(
-        f"scenario {loaded.name} (programs: {programs}), seed {seed}: "
+        f"scenario {loaded.name} (programs: {programs}; after each window: {loaded.parameters.persistence}), seed {seed}: "
         f"{loaded.parameters.n_communities} communities, {len(table) - 1} months in {elapsed:.2f} s"
     )
-    typer.echo(f"state at {end['date']:%B %Y}:")
-    for column, label in HEADLINE.items():
-        typer.echo(f"  {label:<42} {table[column].iloc[0]:>10.3f} -> {end[column]:>10.3f}")
+    typer.echo(f"June 2023 -> {end['date']:%B %Y} (shares in %):")
+    for name in decision_outcomes():
+        spec = column(name)
+        label = f"{spec.label} ({spec.unit}; {spec.better} is better)"
+        typer.echo(f"  {label:<74} {table[name].iloc[0] * spec.scale:>9.2f} -> {end[name] * spec.scale:>9.2f}")
     if out is not None:
         typer.echo(f"monthly table written to {out}")
 
@@ -98,11 +101,12 @@ def compare(
     seeds: Annotated[int, typer.Option(help="Replicates per scenario (paired on seeds).", min=1)] = 10,
     set_: SetOption = None,
 ) -> None:
-    """Baseline against each program and all three: key outcomes at the end of the run."""
+    """Baseline against each program and all three: the report's overall score and each outcome's integrated effect."""
     overrides = _overrides(set_)
+    persistence = load_scenario("baseline", overrides).parameters.persistence
     started = time.perf_counter()
     table = compare_programs(range(seeds), overrides)
-    typer.echo(format_comparison(table, seeds))
+    typer.echo(format_comparison(table, seeds, persistence))
     typer.echo(
         f"\n{seeds} paired seeds per scenario, {time.perf_counter() - started:.1f} s. "
         "Inputs are one article's unverified figures (data/seed_figures.csv)."
@@ -137,15 +141,24 @@ def params(
 
 @app.command()
 def programs() -> None:
-    """The three proposed programs: window, levers and cost (data/programs.yaml)."""
+    """The three proposed programs: window, levers (investment or recurring) and every cost line (data/programs.yaml)."""
+    from sim.costs import priced_lines
+    from sim.parameters import Parameters
+
+    status_quo = Parameters()
     for prog in standard_programs().values():
-        typer.echo(f"{prog.id} {prog.key} ({prog.start}-{prog.end}): {prog.name}")
-        typer.echo(
-            f"   cost: {prog.cost_per_community_year:,.0f} yuan per community-year + "
-            f"{prog.cost_per_cadre_year:,.0f} per cadre-year"
-        )
-        for lever, value in prog.levers.items():
-            typer.echo(f"   {lever} = {value}")
+        typer.echo(f"{prog.id} {prog.key} ({prog.start}-{prog.end}): {prog.name} {prog.name_zh}")
+        lines = priced_lines(prog, status_quo)
+        for lever, setting in prog.settings.items():
+            typer.echo(f"   {lever} = {setting.value}  [{setting.kind}]")
+            for line in (ln for ln in lines if ln.lever == lever):
+                when = "in the window" if line.phase == "window" else "after it, under sustain"
+                per = line.per.replace("_", " ").replace("central west", "central/western")
+                typer.echo(
+                    f"      {when}: {line.low:,.0f} / {line.central:,.0f} / {line.high:,.0f} yuan per {per} "
+                    f"(low / central / high) - {line.reason}"
+                )
+    typer.echo("Costs are assumptions (the article gives none). Increment costs are priced against the status quo.")
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""The comparison the project exists for: baseline against each program and all three.
+"""The comparison the project exists for, as plain text: `sim compare` and `sim summarize`.
 
-Scenarios run on the same seeds (common random numbers), so differences are paired:
-for each seed, program minus baseline, with a t-interval over seeds. This is the quick
-plain-text version (`sim compare`); the full report is `sim report compare_programs`.
+Both use the report's decision metric (`sim.decision`, docs/decision.md): each condition's
+overall and family scores against the baseline, averaged over January 2024 - December 2030
+and discounted, with 95% t-intervals over paired replicates (run-to-run randomness only),
+P(best), and each decision outcome's integrated effect in its own units with the direction
+that counts as better. Scenarios run on the same seeds (common random numbers).
 """
 
 from __future__ import annotations
@@ -12,50 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.scenario import SCENARIO_DIR, load_scenario
+from sim import decision
+from sim.columns import FAMILIES, FAMILY_LABELS, column, decision_outcomes
+from sim.decision import GROUP, Settings, mean_interval
+from sim.scenario import load_scenario
 from sim.simulate import simulate
 
 COMPARISON = ("baseline", "talent_foundation", "digital_foundation", "innovation_leap", "all_programs")
-HEADLINE = {
-    "idle_rate": "idle rate (share)",
-    "mismatch_rate": "posted untrained (share, F20)",
-    "digital_vacancy_rate": "digital-specialist vacancy (share, F21)",
-    "turnover_rate": "annual turnover (share)",
-    "mean_competence": "mean competence (0-100)",
-    "dispute_resolution_efficiency": "dispute resolution (2023 = 100)",
-    "service_satisfaction": "service satisfaction (2023 = 100)",
-    "governance_cost": "governance cost (2023 = 100)",
-    "response_speed": "response speed (2023 = 100)",
-}
-
-
-def compare_programs(seeds: Iterable[int], overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """End-of-run headline outcomes per scenario and seed, in the batch store's tidy layout."""
-    rows = []
-    for name in COMPARISON:
-        scenario = load_scenario(SCENARIO_DIR / f"{name}.yaml", overrides)
-        for seed in seeds:
-            end = simulate(scenario, seed=seed).iloc[-1]
-            rows.append(
-                {
-                    "scenario": name,
-                    "design_point": 0,
-                    "replicate": seed,
-                    "seed": seed,
-                    "month": int(end["month"]),
-                    **{k: end[k] for k in HEADLINE},
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def paired_differences(table: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Each scenario minus the baseline on the same seed, with 95% t-intervals (sim.batch's summary)."""
-    from sim.batch.summary import paired_differences as batch_paired_differences  # sim.batch imports HEADLINE from here
-
-    return batch_paired_differences(table, baseline=baseline, by="scenario", outcomes=list(HEADLINE))
-
-
 LABELS = {
     "baseline": "baseline",
     "talent_foundation": "P1 talent",
@@ -65,20 +30,105 @@ LABELS = {
 }
 
 
-def format_comparison(table: pd.DataFrame, seeds: int) -> str:
-    """Two plain-text tables: scenario means at the end of the run, and paired differences with 95% CIs."""
-    diffs = paired_differences(table).set_index(["scenario", "outcome"])
-    means = {name: table[table.scenario == name][list(HEADLINE)].mean() for name in COMPARISON}
-    lines = [f"Mean at the end of the run over {seeds} seeds", ""]
-    lines.append(f"{'outcome':<40}" + "".join(f"{LABELS[name]:>14}" for name in COMPARISON))
-    for outcome, label in HEADLINE.items():
-        lines.append(f"{label:<40}" + "".join(f"{means[name][outcome]:>14.3f}" for name in COMPARISON))
-    lines += ["", "Paired difference from baseline, 95% confidence interval", ""]
-    lines.append(f"{'outcome':<40}" + "".join(f"{LABELS[name]:>27}" for name in COMPARISON[1:]))
-    for outcome, label in HEADLINE.items():
-        cells = []
-        for name in COMPARISON[1:]:
-            row = diffs.loc[(name, outcome)]
-            cells.append(f"{row['difference']:+.3f} ({row['ci_low']:+.3f}, {row['ci_high']:+.3f})".rjust(27))
-        lines.append(f"{label:<40}" + "".join(cells))
+def compare_programs(seeds: Iterable[int], overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Every month of the baseline, each program alone and all three, per seed, in the batch store's tidy layout."""
+    frames = []
+    for name in COMPARISON:
+        scenario = load_scenario(name, overrides)
+        for seed in seeds:
+            table = simulate(scenario, seed=seed)
+            frames.append(table.assign(scenario=name, design_point=0, replicate=seed, seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cell(mean: float, low: float, high: float, digits: int = 2) -> str:
+    if pd.isna(low):
+        return f"{mean:+.{digits}f}"
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def format_scores(
+    table: pd.DataFrame,
+    baseline: str,
+    settings: Settings | None = None,
+    labels: Mapping[str, str] | None = None,
+    header: str = "",
+    contenders: Iterable[str] | None = None,
+) -> str:
+    """Plain text: overall and family scores, P(best) and per-outcome integrated effects, per design point.
+
+    Conditions are shown in `labels` order (then the table's); P(best) is among `contenders`
+    (default: every condition but the baseline).
+    """
+    s = settings or decision.settings()
+    last = int(table["month"].max())
+    if s.start_month <= last < s.end_month:  # a shorter run: evaluate to its end
+        s = s.with_overrides(end_month=last)
+    labels = dict(labels or {})
+    outcomes = [o for o in decision_outcomes() if o in table.columns]
+    effects = decision.integrated_effects(table, baseline, outcomes, s)
+    scores = decision.scores(effects, s)
+    families = [f for f in FAMILIES if f in scores.columns]
+    end = (pd.Period("2023-06", freq="M") + s.end_month).strftime("%B %Y")
+    lines = [
+        f"Scores against '{baseline}', January 2024 - {end}, discounted at {s.discount_rate:.0%} a year: each outcome's",
+        "average difference from the baseline in units of the improvement the article reports for it (1 = that improvement",
+        "in every outcome, all period; data/outputs.yaml), averaged by family, then across families (docs/decision.md).",
+        "Mean [95% t-interval] over paired replicates: run-to-run randomness only, not the model's assumptions.",
+    ]
+    if header:
+        lines.insert(0, header)
+    for point, group in scores.groupby(GROUP, sort=True):
+        present = set(group["scenario"])
+        conditions = [c for c in labels if c in present] + sorted(present - set(labels))
+        chosen = [c for c in (contenders or conditions) if c in present]
+        name = {c: labels.get(c, c) for c in conditions}
+        width = max(16, *(len(v) for v in name.values())) + 2
+        best = decision.p_best(group, chosen).iloc[0]
+        n = group.groupby("scenario").size().max()
+        among = ", ".join(name[c] for c in chosen)
+        lines += ["", f"{point_label(table, point)}{n} paired replicates; P(best): share of replicates with the highest overall "
+                  f"score among {among}"]  # fmt: skip
+        lines.append(
+            f"  {'condition':<{width}}{'overall':>24}"
+            + "".join(f"{FAMILY_LABELS[f][0]:>24}" for f in families)
+            + f"{'P(best)':>9}"
+        )
+        for c in conditions:
+            rows = group[group["scenario"] == c]
+            cells = [_cell(*mean_interval(rows[k])) for k in ("overall", *families)]
+            share = f"{best[c]:.0%}" if c in best.index else "-"
+            lines.append(f"  {name[c]:<{width}}" + "".join(f"{v:>24}" for v in cells) + f"{share:>9}")
+        lines += ["", "  Integrated effect: average difference from the baseline over the period, discounted, in the outcome's "
+                  "units (\u2191 higher is better, \u2193 lower is better)"]  # fmt: skip
+        col = 24
+        labelled = {
+            o: f"{column(o).label} ({column(o).difference_unit}) {'\u2191' if column(o).direction > 0 else '\u2193'}"
+            for o in outcomes
+        }
+        lw = max(len(v) for v in labelled.values()) + 2
+        lines.append(f"  {'outcome (unit)':<{lw}}" + "".join(f"{name[c][: col - 2]:>{col}}" for c in conditions))
+        eff = effects[effects[GROUP] == point]
+        for outcome in outcomes:
+            scale = column(outcome).scale
+            cells = [_cell(*mean_interval(eff[(eff["outcome"] == outcome) & (eff["scenario"] == c)]["discounted"] * scale))
+                     for c in conditions]  # fmt: skip
+            lines.append(f"  {labelled[outcome]:<{lw}}" + "".join(f"{v:>{col}}" for v in cells))
     return "\n".join(lines)
+
+
+def point_label(table: pd.DataFrame, point: int) -> str:
+    """'design point 1 (persistence=decay): ' for stores with a design, '' otherwise."""
+    params = [c for c in table.columns if c.startswith("param_")]
+    if not params or table[GROUP].nunique() == 1:
+        return ""
+    row = table[table[GROUP] == point].iloc[0]
+    values = ", ".join(f"{c.removeprefix('param_')}={row[c]}" for c in params)
+    return f"design point {point} ({values}): "
+
+
+def format_comparison(table: pd.DataFrame, seeds: int, persistence: str) -> str:
+    """The `sim compare` text: scores of each program alone and all three against the baseline."""
+    header = f"persistence after each window: {persistence} (change with --set persistence=revert|sustain|decay)"
+    alone = ("talent_foundation", "digital_foundation", "innovation_leap")
+    return format_scores(table, "baseline", labels=LABELS, header=header, contenders=alone)

@@ -16,7 +16,6 @@ shaded on time axes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib as mpl
@@ -26,6 +25,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.columns import Column, column
 from sim.programs import Program, standard_programs
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision deficiency.
@@ -77,35 +77,6 @@ EDUCATION_COLOURS = ("#DDDDDD", "#9CC3E0", "#3A6EA5")  # below bachelor, bachelo
 LEVEL_COLOURS = tuple(mpl.colors.to_hex(c) for c in mpl.colormaps["cividis"](np.linspace(0.05, 0.95, 5)))  # CGCMM 1-5
 
 
-@dataclass(frozen=True)
-class OutcomeLabel:
-    """How an outcome is shown: title, unit after scaling, and the scale (100 turns shares into %)."""
-
-    title: str
-    unit: str
-    scale: float = 1.0
-
-    @property
-    def axis(self) -> str:
-        return f"{self.title} ({self.unit})"
-
-    @property
-    def difference_unit(self) -> str:
-        """Unit of a difference: percentage points for shares shown in %."""
-        return self.unit.replace("% of", "percentage points of").replace("% per", "percentage points per")
-
-
-OUTCOMES = {
-    "idle_rate": OutcomeLabel("Idle rate", "% of cadres", 100),
-    "mismatch_rate": OutcomeLabel("Posted without specialised training", "% of posted cadres", 100),
-    "digital_vacancy_rate": OutcomeLabel("Digital-specialist vacancy", "% of posts", 100),
-    "turnover_rate": OutcomeLabel("Turnover", "% per year", 100),
-    "mean_competence": OutcomeLabel("Mean competence", "points, 0–100"),
-    "dispute_resolution_efficiency": OutcomeLabel("Dispute-resolution efficiency", "index, mid-2023 = 100"),
-    "service_satisfaction": OutcomeLabel("Service satisfaction", "index, mid-2023 = 100"),
-    "governance_cost": OutcomeLabel("Governance cost", "index, mid-2023 = 100"),
-    "response_speed": OutcomeLabel("Response speed", "index, mid-2023 = 100"),
-}
 DOMAIN_LABELS = {
     "competence_policy_law": "Policy & law",
     "competence_emergency": "Emergency response",
@@ -154,8 +125,9 @@ def label(condition: str) -> str:
     return CONDITION_LABELS.get(condition, condition)
 
 
-def outcome_label(outcome: str) -> OutcomeLabel:
-    return OUTCOMES.get(outcome, OutcomeLabel(outcome.replace("_", " ").capitalize(), "model units"))
+def outcome_label(outcome: str) -> Column:
+    """How an output column is shown: label, unit, display scale, better direction (data/outputs.yaml)."""
+    return column(outcome)
 
 
 def month_dates(months: Iterable[int] | np.ndarray | pd.Series) -> pd.DatetimeIndex:
@@ -215,15 +187,19 @@ def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 2.9), **kwarg
 NOTE = "Inputs: one policy article's unverified figures; scenario exploration, not a forecast."
 
 
-def finish(fig: Figure, title: str, note: str = "", legend: bool = False) -> None:
-    """Title the figure, add the conditions' legend under the title (`legend`), and a source note at the bottom.
+def finish(fig: Figure, title: str, note: str = "", legend: bool = False, handles: Sequence | None = None) -> None:
+    """Title the figure, add a legend under the title (`legend`), and a source note at the bottom.
 
+    The legend shows the first panel's entries (the conditions), or `handles` when given.
     All three are placed by constrained layout, so they never overlap the panels or each other:
     with a legend, the title is the legend's title (a suptitle and an "outside" legend would
     share the top edge); the note is the figure's x label.
     """
-    if legend:
-        handles, labels = fig.axes[0].get_legend_handles_labels()
+    if legend or handles:
+        if handles:
+            labels = [h.get_label() for h in handles]
+        else:
+            handles, labels = fig.axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 5), title=title,
                    title_fontproperties={"size": 12})  # fmt: skip
     elif title:
@@ -296,8 +272,6 @@ def forest(
     `labels` names the rows (default: the condition labels). The x label ends with an arrow
     to the better side of zero for that outcome.
     """
-    from sim.stats import direction  # statsmodels is slow to import; only this helper needs it
-
     fig, axes = grid(len(outcomes), ncols, size=(4.2, 0.35 * len(conditions) + 1.2))
     for ax, outcome in zip(axes, outcomes, strict=True):
         spec = outcome_label(outcome)
@@ -309,7 +283,7 @@ def forest(
             xerr = [[centre - row["ci_low"] * spec.scale], [row["ci_high"] * spec.scale - centre]]
             ax.errorbar(centre, yi, xerr=xerr, fmt="o", color=c, ecolor=c, capsize=3, ms=5)
         ax.axvline(0, color="#555555", lw=0.8)
-        arrow = "better →" if direction(outcome) > 0 else "← better"
+        arrow = {1: "better →", -1: "← better"}.get(spec.direction, "")
         ax.set_yticks(y, [(labels or {}).get(c, label(c)) for c in conditions], fontsize=8)
         ax.set_ylim(-0.6, len(conditions) - 0.4)
         ax.set_title(spec.title)
@@ -363,4 +337,119 @@ def dodged(
         ax.set_title(spec.title)
         ax.set_ylabel(f"difference ({spec.difference_unit})", fontsize=8)
         ax.grid(axis="x", visible=False)
+    return fig
+
+
+REGIME_MARKERS = {"sustain": "o", "decay": "s", "revert": "^"}  # persistence regimes (sim.policy)
+
+
+SCORE_AXIS = "overall score (1 = the article's reported improvement, all outcomes, whole period)"
+
+
+def score_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str], score: str = "overall",
+                 xlabel: str = SCORE_AXIS) -> Figure:  # fmt: skip
+    """Mean score and 95% interval of each condition, one panel per persistence regime (shared x axis).
+
+    `summary` has columns regime, condition, score, mean, ci_low, ci_high (sim.report.answer).
+    """
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 0.42 * len(conditions) + 1.3), sharex=True,
+                             squeeze=False)  # fmt: skip
+    rows = summary[summary["score"] == score]
+    y = np.arange(len(conditions))[::-1]
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        chosen = rows[rows["regime"] == regime].set_index("condition").reindex(list(conditions))
+        for yi, (condition, row) in zip(y, chosen.iterrows(), strict=True):
+            c = colour(condition)
+            ax.errorbar(row["mean"], yi, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]], fmt="o",
+                        color=c, ecolor=c, capsize=3, ms=6)  # fmt: skip
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.set_yticks(y, [label(c) for c in conditions], fontsize=8.5)
+        ax.set_ylim(-0.6, len(conditions) - 0.4)
+        ax.set_title(f"persistence: {regime}")
+        ax.grid(axis="y", visible=False)
+    fig.supxlabel(xlabel, fontsize=9)
+    return fig
+
+
+def family_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str], families: Sequence[str],
+                  titles: Mapping[str, str]) -> Figure:  # fmt: skip
+    """Family scores (mean, 95% interval): one panel per family, conditions as rows, a marker per regime.
+
+    Add the title, the regimes' legend and the note with `finish(fig, ..., handles=regime_handles(regimes))`.
+    """
+    fig, axes = grid(len(families), len(families), size=(3.4, 0.5 * len(conditions) + 1.4), sharex=False)
+    offsets = np.linspace(-0.22, 0.22, len(regimes))
+    y = np.arange(len(conditions))[::-1]
+    for ax, family in zip(axes, families, strict=True):
+        rows = summary[summary["score"] == family]
+        for offset, regime in zip(offsets, regimes, strict=True):
+            chosen = rows[rows["regime"] == regime].set_index("condition").reindex(list(conditions))
+            for yi, (condition, row) in zip(y, chosen.iterrows(), strict=True):
+                c = colour(condition)
+                ax.errorbar(row["mean"], yi + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                            fmt=REGIME_MARKERS.get(regime, "o"), color=c, ecolor=c, capsize=2, ms=4.5,
+                            label=regime if condition == conditions[0] else None)  # fmt: skip
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.set_yticks(y, [c if c != "baseline" else "status quo" for c in conditions], fontsize=8.5)
+        ax.set_ylim(-0.6, len(conditions) - 0.4)
+        ax.set_title(titles.get(family, family))
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def regime_handles(regimes: Sequence[str]) -> list:
+    """Legend entries for the persistence regimes' markers."""
+    return [mpl.lines.Line2D([], [], marker=REGIME_MARKERS.get(r, "o"), color="#444444", ls="", label=r) for r in regimes]
+
+
+def p_best_by_year(by_year: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str]) -> Figure:
+    """P(best) of each condition against the year-end at which the evaluation stops, one panel per regime."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.0), sharey=True, squeeze=False)
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        rows = by_year[by_year["regime"] == regime]
+        for condition in conditions:
+            line = rows[rows["condition"] == condition].sort_values("year")
+            ax.plot(line["year"], 100 * line["p_best"], marker="o", ms=4, color=colour(condition), label=label(condition))
+        ax.set_ylim(-3, 103)
+        ax.set_xticks(sorted(rows["year"].unique()), [f"{y}" for y in sorted(rows["year"].unique())], fontsize=8)
+        ax.set_title(f"persistence: {regime}")
+        ax.set_xlabel("evaluation ends in December of")
+    axes[0][0].set_ylabel("P(best), % of replicates")
+    return fig
+
+
+def ce_plane(frontier: pd.DataFrame, regimes: Sequence[str]) -> Figure:
+    """Cost-effectiveness plane: expected cost against expected overall score, frontier joined, one panel per regime."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.6), sharey=True, squeeze=False)
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        rows = frontier[frontier["regime"] == regime]
+        on = rows[rows["status"] == "frontier"].sort_values("cost")
+        ax.plot(on["effect"], on["cost"] / 1e3, color="#555555", lw=1, zorder=1)
+        for row in rows.itertuples():
+            hollow = row.status != "frontier"
+            ax.scatter(row.effect, row.cost / 1e3, s=40, zorder=2, color="white" if hollow else colour(row.condition),
+                       edgecolors=colour(row.condition), linewidths=1.5)  # fmt: skip
+            name = "status quo" if row.condition == "baseline" else row.condition
+            ax.annotate(name, (row.effect, row.cost / 1e3), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
+        ax.set_title(f"persistence: {regime}")
+        ax.set_xlabel("overall score (discounted, 2024–2030)")
+    axes[0][0].set_ylabel("discounted cost per community (thousand yuan)")
+    return fig
+
+
+def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str]) -> Figure:
+    """P(best buy) of each condition against the value of one score point, one panel per regime."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.2), sharey=True, squeeze=False)
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        rows = curves[curves["regime"] == regime]
+        for condition in conditions:
+            line = rows[rows["condition"] == condition].sort_values("value")
+            if line.empty or line["probability"].max() < 0.01:
+                continue
+            ax.plot(line["value"] / 1e6, 100 * line["probability"], color=colour(condition), lw=1.6, label=label(condition))
+        ax.set_ylim(-3, 103)
+        ax.set_xscale("log")
+        ax.set_title(f"persistence: {regime}")
+        ax.set_xlabel("value of one score point\n(million yuan per community, log scale)")
+    axes[0][0].set_ylabel("P(best buy), % of draws")
     return fig

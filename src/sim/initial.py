@@ -13,19 +13,8 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.parameters import Parameters
+from sim.policy import FEATURES
 from sim.state import DOMAINS, GRID, CadreTable, CommunityTable, cadre_key
-
-# Community features and the coverage lever that switches each on (share of communities).
-FEATURE_LEVERS = {
-    "training_base": "training_base_coverage",  # F25
-    "growth_file": "growth_file_coverage",  # F27
-    "promotion_standard": "promotion_standard_coverage",  # F28
-    "honour_fund": "honour_fund_coverage",  # F29
-    "rotation": "rotation_coverage",  # F17/F19: scientific use
-    "staged_training": "staged_training_coverage",  # F33
-    "dual_track": "dual_track_coverage",  # F14
-    "dynamic_monitoring": "dynamic_monitoring_coverage",  # F37-F39
-}
 
 
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:
@@ -65,7 +54,7 @@ def build_communities(p: Parameters, rng: np.random.Generator) -> CommunityTable
     weights = rng.lognormal(0.0, p.reserve_size_dispersion, n) if p.reserve_size_dispersion > 0 else np.ones(n)
     c.base_quota = np.maximum(1, apportion(round(p.reserve_per_community * n), weights)).astype(np.int32)
     c.establishment = _establishment(p, c.base_quota)
-    for feature in FEATURE_LEVERS:
+    for feature in FEATURES:  # adoption order of each coverage feature (sim.policy)
         c.rank[feature] = (rng.permutation(n) + 0.5) / n
     m = p.mentors_per_community
     c.mentor_rank = ((rng.permutation(n * m) + 0.5) / (n * m)).reshape(n, m)

@@ -3,6 +3,7 @@
 Month 0 is the article's June 2023 state; month 1 is July 2023. Each month, in order:
 
 1. policy      - levers for the month: the scenario's values, overridden by active programs
+                 and, after their windows, by what the persistence regime keeps (`sim.policy`)
 2. ageing      - everyone ages; cadres reaching `max_reserve_age` retire from the reserve
 3. training    - training months, competence gains, stage progress, degrees (F13-F16, F25-F27, F30, F33)
 4. posting     - posts end or rotate, idle cadres are posted (F17-F22, F36)
@@ -20,25 +21,22 @@ the month after. In stock terms, n(t+1) = n(t) P + R r (see the Markov mode in d
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import mesa
 import numpy as np
 import pandas as pd
 
 from sim.agents import Cadre, Community
-from sim.initial import FEATURE_LEVERS, build_cadres, build_communities
+from sim.costs import monthly_cost, priced_lines
+from sim.initial import build_cadres, build_communities
 from sim.outcomes import measure, reference_values
-from sim.parameters import catalogue
+from sim.policy import PolicySchedule
 from sim.processes import appraisal, careers, posting, selection, training
-from sim.programs import Program
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
 from sim.state import POST_TYPES
 
 START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
 FLOWS = ("recruits", "promotions", "exits_voluntary", "exits_appraisal", "exits_retirement")
-LEVERS = tuple(name for name, spec in catalogue().items() if spec.lever)
 
 
 class CadreModel(mesa.Model):
@@ -56,8 +54,10 @@ class CadreModel(mesa.Model):
         )
         self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
         self.communities = build_communities(p, self.rng)
-        self.quota = self.communities.base_quota.copy()
-        self._set_policy(programs_apply=False)  # June 2023 is before any program
+        self._grow_quota()
+        self.policy_schedule = PolicySchedule(p, scenario.programs, self.communities, seed)
+        self.policy = self.policy_schedule.at(0, programs_apply=False)  # June 2023 is before any program
+        self.cost_lines = {prog.key: priced_lines(prog, p) for prog in scenario.programs}
         self.cadres = build_cadres(p, self.communities, self.rng)
         self.pending = np.zeros((self.communities.n, selection.MAX_DELAY + 1), dtype=np.int64)
         Community.create_agents(self, self.communities.n, list(range(self.communities.n)))
@@ -90,7 +90,8 @@ class CadreModel(mesa.Model):
     # --- the monthly step -----------------------------------------------------------------
     def step(self) -> None:
         self.month += 1
-        self._set_policy()
+        self.policy = self.policy_schedule.at(self.month)
+        self._grow_quota()
         self.flows = dict.fromkeys(FLOWS, 0)
         self._remove(careers.age(self), "exits_retirement")
         training.train(self)
@@ -103,19 +104,10 @@ class CadreModel(mesa.Model):
         self.flows["recruits"] = selection.select(self)
         self._record()
 
-    def _set_policy(self, programs_apply: bool = True) -> None:
-        """Lever values for this month and the community features they switch on."""
-        values = {name: self.p[name] for name in LEVERS}
-        programs = self.policy_scenario.programs if programs_apply else ()
-        self.active_programs: list[Program] = [prog for prog in programs if prog.active(self.year)]
-        for prog in self.active_programs:  # later programs in the scenario's list win ties
-            values.update(prog.levers)
-        self.levers = SimpleNamespace(**values)
-        c = self.communities
-        self.features = {feature: c.has(feature, values[lever]) for feature, lever in FEATURE_LEVERS.items()}
-        self.mentor_trained = c.mentors_trained(values["mentor_trained_share"])
+    def _grow_quota(self) -> None:
+        """Reserve quotas grow with `quota_growth_per_year` (demography, not policy)."""
         growth = (1 + self.p.quota_growth_per_year) ** (self.month / 12)
-        self.quota = np.maximum(1, np.round(c.base_quota * growth)).astype(np.int64)
+        self.quota = np.maximum(1, np.round(self.communities.base_quota * growth)).astype(np.int64)
 
     # --- cadres joining and leaving -----------------------------------------------------
     def add_cadres(self, rows: np.ndarray) -> None:
@@ -143,15 +135,14 @@ class CadreModel(mesa.Model):
         """CGCMM level 1-5 (F31) from mean competence across the five domains."""
         return 1 + np.searchsorted(np.asarray(self.p.cgcmm_thresholds), competence.mean(axis=1), side="right")
 
-    def program_cost(self, cadres: int) -> float:
-        """Yuan spent on active programs this month."""
-        n = self.communities.n
-        return sum(p.cost_per_community_year * n + p.cost_per_cadre_year * cadres for p in self.active_programs) / 12
+    def program_cost(self, quantities: dict[str, float]) -> float:
+        """Yuan spent on programs this month at central prices (`sim.costs`)."""
+        return monthly_cost(self.policy.phases, self.cost_lines, quantities)
 
     def _record(self) -> None:
         row = {"month": self.month, "date": self.period.to_timestamp(how="end").normalize()}
         row.update(measure(self))
-        row["programs_active"] = "+".join(p.id for p in self.active_programs)
+        row["programs_active"] = "+".join(p.id for p in self.policy.active_programs)
         self.records.append(row)
 
     def results(self) -> pd.DataFrame:

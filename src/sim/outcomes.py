@@ -56,17 +56,18 @@ def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, 
 
 
 def proposal_adoption(model: CadreModel, mean_competence: float) -> float:
-    p, levers = model.p, model.levers
+    p, policy = model.p, model.policy
     x = logit(p.proposal_adoption_2023)
-    x += p.partner_adoption_logit * levers.governance_partner
-    x += p.incubator_adoption_logit * p.innovation_projects_per_year * levers.incubator
+    x += p.partner_adoption_logit * policy.share("governance_partner")  # F41
+    x += p.incubator_adoption_logit * p.innovation_projects_per_year * policy.share("incubator")  # F40
     x += p.adoption_competence_slope * (mean_competence - model.reference["mean_competence"]) / 10
     return float(1 / (1 + np.exp(-x)))
 
 
 def measure(model: CadreModel) -> dict[str, float]:
     """Everything recorded for one month."""
-    p, t, rows, c, f = model.p, model.cadres, model.rows, model.communities, model.features
+    p, t, rows, c = model.p, model.cadres, model.rows, model.communities
+    f = model.policy.features
     n = max(1, len(rows))
     home = t.home[rows]
     education = t.education[rows]
@@ -92,6 +93,8 @@ def measure(model: CadreModel) -> dict[str, float]:
     level_counts = np.bincount(levels, minlength=6)
     row = {
         "cadres": len(rows),
+        "communities": c.n,
+        "cadres_central_west": int(np.count_nonzero(~c.east[home])),
         "reserve_per_community": len(rows) / c.n,
         "share_under_35": _share(age < 35),
         "share_over_45": _share(age > 45),
@@ -116,20 +119,22 @@ def measure(model: CadreModel) -> dict[str, float]:
         **{f"share_stage_{STAGES[k]}": _fraction(stages[k], len(rows)) for k in range(1, 5)},
         "share_specialised": _fraction(status[:, :, 1].sum(), len(rows)),
         "health_index_mean": float(t.health[rows].mean()) if len(rows) else 0.0,
-        "mentor_trained_share": float(model.mentor_trained.mean()),
-        "training_base_coverage": float(f["training_base"].mean()),
-        "growth_file_coverage": float(f["growth_file"].mean()),
-        "promotion_standard_coverage": float(f["promotion_standard"].mean()),
-        "honour_fund_coverage": float(f["honour_fund"].mean()),
-        "rotation_coverage": float(f["rotation"].mean()),
-        "staged_training_coverage": float(f["staged_training"].mean()),
+        "mentors_trained": float(model.policy.mentor_trained.mean()),
+        "communities_training_base": float(f["training_base"].mean()),
+        "communities_growth_file": float(f["growth_file"].mean()),
+        "communities_promotion_standard": float(f["promotion_standard"].mean()),
+        "communities_honour_fund": float(f["honour_fund"].mean()),
+        "communities_scientific_use": float(f["rotation"].mean()),
+        "communities_staged_training": float(f["staged_training"].mean()),
         "proposal_adoption_rate": adoption,
         "resident_participation": 100 * (adoption / ref["proposal_adoption_rate"]) ** p.participation_adoption_elasticity,
         "dispute_resolution_efficiency": 100 * _ratio(cap["grid"], ref["grid"]) ** p.dispute_capacity_elasticity,
         "service_satisfaction": 100 * _ratio(cap["service"], ref["service"]) ** p.satisfaction_capacity_elasticity,
         "governance_cost": 100 * _ratio(cap["overall"], ref["overall"]) ** -p.cost_capacity_elasticity,
         "response_speed": 100 * _ratio(cap["response"], ref["response"]) ** p.response_capacity_elasticity,
-        "program_cost": model.program_cost(len(rows)),
+        "program_cost": model.program_cost(
+            {"community_year": c.n, "cadre_year": len(rows), "central_west_cadre_year": int(np.count_nonzero(~c.east[home]))}
+        ),
     }
     return row
 

@@ -53,11 +53,26 @@ class Scenario:
         }
 
 
+def scenario_file(name: Path | str) -> Path:
+    """A scenario file: the path itself if it exists, else a scenario name in data/scenarios/ ('talent_foundation')."""
+    path = Path(name)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    candidate = SCENARIO_DIR / f"{name}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    raise InputError(
+        f"scenario '{name}': no such file, and no scenario of that name in data/scenarios/{closest(str(name), known)}; "
+        f"known: {', '.join(known)}"
+    )
+
+
 def load_scenario(path: Path | str | Scenario, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Read and check a scenario file, then apply `overrides` (e.g. from `--set`)."""
+    """Read and check a scenario (a file, or a name in data/scenarios/), then apply `overrides` (e.g. from `--set`)."""
     if isinstance(path, Scenario):
         return path.with_parameters(overrides or {})
-    path = Path(path)
+    path = scenario_file(path)
     raw = read_yaml(path)
     where = str(path)
     if raw is None:

@@ -12,8 +12,8 @@ the same seed, so comparisons pair on replicate:
   indicators with all interactions, replicate as a blocking factor (the CRN pairing).
 - `response_surface`/`fit_statistics`/`marginal_effects`: a quadratic surface in two levers
   and the lever's marginal effect at a point, with a delta-method interval (`t_test`).
-- `win_probabilities`, `rank_conditions`: how often one condition beats another, replicate by
-  replicate; `cost_effectiveness`: change per 10,000 yuan of program cost.
+
+Which program to fund (scores, P(best), costs, value for money) is `sim.decision`.
 """
 
 from __future__ import annotations
@@ -27,23 +27,17 @@ import statsmodels.formula.api as smf
 from statsmodels.regression.linear_model import RegressionResultsWrapper
 
 from sim.batch import paired_differences
+from sim.columns import column
 from sim.errors import InputError
+from sim.policy import month_index  # noqa: F401 - re-exported for the notebooks
 
-# Direction of improvement for the headline outcomes (sim.compare.HEADLINE): lower is better
-# for these, higher for every other outcome.
-LOWER_IS_BETTER = frozenset({"idle_rate", "mismatch_rate", "digital_vacancy_rate", "turnover_rate", "governance_cost"})
 ANNUALISED_MONTHLY = ("turnover_rate",)  # monthly figures: averaged over the last 12 months in `snapshot`
 PAIR_KEYS = ("design_point", "replicate")
 
 
 def direction(outcome: str) -> int:
-    """+1 if higher values of `outcome` are better, -1 if lower are."""
-    return -1 if outcome in LOWER_IS_BETTER else 1
-
-
-def month_index(year: int, calendar_month: int = 12) -> int:
-    """Model month of a calendar month: month 0 is June 2023, so December 2026 is 42."""
-    return (year - 2023) * 12 + (calendar_month - 6)
+    """+1 if higher values of `outcome` are better, -1 if lower are (data/outputs.yaml; +1 for columns without one)."""
+    return column(outcome).direction or 1
 
 
 def trailing_year(table: pd.DataFrame, columns: Iterable[str] = ANNUALISED_MONTHLY) -> pd.DataFrame:
@@ -212,71 +206,3 @@ def marginal_effects(
             }
         )
     return pd.DataFrame(rows)
-
-
-def _wide(snap: pd.DataFrame, outcome: str, conditions: Sequence[str] | None) -> pd.DataFrame:
-    """Replicates (and design points) as rows, conditions as columns; only complete pairs."""
-    wide = snap.pivot_table(index=list(PAIR_KEYS), columns="scenario", values=outcome, aggfunc="first")
-    if conditions is not None:
-        missing = [c for c in conditions if c not in wide.columns]
-        if missing:
-            raise InputError(f"condition(s) {missing} not in the results; have {sorted(wide.columns)}")
-        wide = wide[list(conditions)]
-    return wide.dropna()
-
-
-def win_probabilities(snap: pd.DataFrame, outcome: str, conditions: Sequence[str] | None = None) -> pd.DataFrame:
-    """P(row condition beats column condition) on `outcome`: the share of paired replicates in which
-    its value is better (lower or higher, per `direction`). Ties count one half; the diagonal is 0.5."""
-    wide = _wide(snap, outcome, conditions) * direction(outcome)
-    values = wide.to_numpy()
-    a, b = values[:, :, None], values[:, None, :]
-    share = ((a > b) + 0.5 * (a == b)).mean(axis=0)
-    return pd.DataFrame(share, index=wide.columns.rename("condition"), columns=wide.columns.rename("versus"))
-
-
-def rank_conditions(snap: pd.DataFrame, outcomes: Sequence[str], conditions: Sequence[str]) -> pd.DataFrame:
-    """Rank conditions within each replicate on each outcome (1 = best; ties share the mean rank).
-
-    Returns, per condition: the mean rank over replicates and outcomes, the mean rank per
-    outcome (`rank_<outcome>`) and `p_first`, the share of replicates in which it has the best
-    average rank over the outcomes (ties split).
-    """
-    per_outcome = {}
-    for outcome in outcomes:
-        wide = _wide(snap, outcome, conditions) * -direction(outcome)
-        per_outcome[outcome] = wide.rank(axis=1, method="average")
-    mean_rank = sum(per_outcome.values()) / len(per_outcome)
-    best = mean_rank.eq(mean_rank.min(axis=1), axis=0)
-    p_first = best.div(best.sum(axis=1), axis=0).mean()
-    out = pd.DataFrame({"mean_rank": mean_rank.mean(), "p_first": p_first})
-    for outcome, ranks in per_outcome.items():
-        out[f"rank_{outcome}"] = ranks.mean()
-    out.index.name = "condition"
-    return out.sort_values("mean_rank")
-
-
-def cumulative_cost(table: pd.DataFrame, month: int, column: str = "program_cost") -> pd.DataFrame:
-    """Each run's cost summed over months 0..`month` (program_cost is yuan per month)."""
-    upto = table[table["month"] <= month]
-    keys = [k for k in ("scenario", *PAIR_KEYS) if k in table.columns]
-    return upto.groupby(keys, as_index=False)[column].sum().rename(columns={column: "cost"})
-
-
-def cost_effectiveness(effects: pd.DataFrame, costs: pd.Series | Mapping[str, float], per: float = 10_000) -> pd.DataFrame:
-    """Change in each outcome per `per` yuan: paired difference (and its interval) divided by cost.
-
-    `effects` has columns scenario, outcome, difference, ci_low, ci_high; `costs` gives each
-    scenario's cost in yuan (mean over replicates). The cost is treated as fixed: it varies
-    little between replicates, so the interval is the difference's interval rescaled.
-    Conditions without cost (the baseline) are left out.
-    """
-    costs = pd.Series(costs, dtype=float)
-    out = effects[["scenario", "outcome", "difference", "ci_low", "ci_high"]].copy()
-    out["cost"] = out["scenario"].map(costs)
-    out = out[out["cost"] > 0].copy()
-    factor = per / out["cost"]
-    for column in ("difference", "ci_low", "ci_high"):
-        out[f"{column}_per_{per:g}"] = out[column] * factor
-    out["improvement_per_" + f"{per:g}"] = out[f"difference_per_{per:g}"] * out["outcome"].map(direction)
-    return out.reset_index(drop=True)

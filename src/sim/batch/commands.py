@@ -93,16 +93,24 @@ def summarize_command(
     ] = None,
     stats: Annotated[Path | None, typer.Option(help="Write mean/median/p10/p90 per condition, month (.csv/.parquet).")] = None,
 ) -> None:
-    """Paired differences from the baseline at the last month for the headline outcomes; optionally full tables."""
-    from sim.batch.store import read_manifest
-    from sim.batch.summary import format_headline, headline, paired_differences, summarize
+    """The report's scores against the baseline (every month kept), else end-of-run differences; optionally full tables."""
+    from sim.batch.store import load_results, read_manifest
+    from sim.batch.summary import default_baseline, format_headline, headline, paired_differences, summarize
+    from sim.compare import format_scores
+    from sim.decision import settings
 
     for path in (out, stats):
         if path is not None:
             write_table(pd.DataFrame(), path, check_only=True)
     chosen = int(baseline) if baseline is not None and baseline.isdigit() else baseline
-    diffs, last = headline(store, chosen)
-    typer.echo(format_headline(diffs, last))
+    table = load_results(store)
+    s = settings()
+    months = set(table["month"].unique().tolist())
+    if table["scenario"].nunique() > 1 and set(range(s.start_month, s.end_month + 1)) <= months and not isinstance(chosen, int):
+        typer.echo(format_scores(table, chosen or default_baseline(store, table), s))
+    else:
+        diffs, last = headline(table if chosen is not None else store, chosen)
+        typer.echo(format_headline(diffs, last))
     record = {"experiment": read_manifest(store)["experiment"], "store": str(store)}
     if out is not None:
         write_table(paired_differences(store, chosen), out, provenance=record)

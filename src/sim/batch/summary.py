@@ -17,7 +17,7 @@ from scipy import stats
 
 from sim.batch.runs import ID_COLUMNS, PARAM_PREFIX
 from sim.batch.store import load_results, read_manifest
-from sim.compare import HEADLINE
+from sim.columns import column, decision_outcomes
 from sim.errors import InputError, closest
 
 QUANTILES = {"p10": 0.1, "p90": 0.9}
@@ -141,10 +141,10 @@ def paired_differences(
 
 
 def headline(results: pd.DataFrame | Path | str, baseline: str | int | None = None) -> tuple[pd.DataFrame, int]:
-    """Paired differences at the last month for the headline outcomes (sim.compare.HEADLINE) that were kept."""
+    """Paired differences at the last month for the decision outcomes (data/outputs.yaml) that were kept."""
     table = _table(results)
     last = int(table["month"].max())
-    outcomes = [o for o in HEADLINE if o in table.columns]
+    outcomes = [o for o in decision_outcomes() if o in table.columns]
     if not outcomes:
         raise InputError("none of the headline outcomes were kept in this store; use paired_differences(outcomes=[...])")
     if baseline is None and not isinstance(results, pd.DataFrame) and table["scenario"].nunique() > 1:
@@ -159,18 +159,23 @@ def format_headline(diffs: pd.DataFrame, last: int) -> str:
     params = [c for c in diffs.columns if c.startswith(PARAM_PREFIX)]
     base = diffs["baseline"].iloc[0]
     against = f"design point {int(base)}" if isinstance(base, int | np.integer) else f"baseline '{base}'"
-    lines = [f"Paired differences from {against} at month {last} (mean over replicates, 95% t-interval)"]
+    lines = [
+        f"Paired differences from {against} at month {last} only (mean over replicates, 95% t-interval: run-to-run "
+        "randomness only); shares in percentage points; \u2191 higher / \u2193 lower is better"
+    ]
     for _, block in diffs.groupby(condition_columns(diffs), sort=False, dropna=False):
         first = block.iloc[0]
         values = ", ".join(f"{c.removeprefix(PARAM_PREFIX)}={_fmt(first[c])}" for c in params)
         label = f"{first['scenario']} point {first['design_point']} ({values})" if params else str(first["scenario"])
         lines += ["", f"{label}: {int(block['n'].max())} pairs"]
-        lines.append(f"  {'outcome':<42}{'baseline':>11}{'this':>11}{'difference':>12}   95% CI")
+        lines.append(f"  {'outcome (unit)':<58}{'baseline':>11}{'this':>11}{'difference':>12}   95% CI")
         for _, row in block.iterrows():
-            name = HEADLINE.get(row["outcome"], row["outcome"])
+            spec = column(row["outcome"])
+            name = f"{spec.label} ({spec.unit}) {'\u2191' if spec.direction > 0 else '\u2193'}"
+            s = spec.scale
             lines.append(
-                f"  {name:<42}{row['baseline_mean']:>11.3f}{row['mean']:>11.3f}{row['difference']:>+12.3f}   "
-                f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+                f"  {name:<58}{row['baseline_mean'] * s:>11.2f}{row['mean'] * s:>11.2f}{row['difference'] * s:>+12.2f}   "
+                f"[{row['ci_low'] * s:+.2f}, {row['ci_high'] * s:+.2f}]"
             )
     return "\n".join(lines)
 

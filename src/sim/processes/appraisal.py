@@ -55,5 +55,5 @@ def appraise(model: CadreModel) -> np.ndarray:
     t.health[rows] = health
     t.score[rows] = score
     t.low_quarters[rows] = np.where(score < p.appraisal_threshold, np.minimum(t.low_quarters[rows] + 1, 100), 0)
-    monitored = model.features["dynamic_monitoring"][t.home[rows]]
+    monitored = model.policy.features["dynamic_monitoring"][t.home[rows]]
     return rows[monitored & (t.low_quarters[rows] >= p.low_quarters_to_exit)]

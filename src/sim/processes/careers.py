@@ -26,7 +26,7 @@ def age(model: CadreModel) -> np.ndarray:
 
 def promote(model: CadreModel) -> np.ndarray:
     """Rows promoted into formal community posts this month."""
-    p, t, rows, f = model.p, model.cadres, model.rows, model.features
+    p, t, rows, f = model.p, model.cadres, model.rows, model.policy.features
     tenure = model.month - t.entry_month[rows]
     eligible = (t.stage[rows] >= REFINEMENT) | (tenure >= p.promotion_min_tenure_months)
     standard = f["promotion_standard"][t.home[rows]]
@@ -41,14 +41,16 @@ def promote(model: CadreModel) -> np.ndarray:
 
 def leave(model: CadreModel) -> np.ndarray:
     """Rows who leave the reserve of their own accord this month."""
-    p, t, rows, f, levers = model.p, model.cadres, model.rows, model.features, model.levers
-    home = t.home[rows]
+    p, t, rows, policy = model.p, model.cadres, model.rows, model.policy
+    f, home = policy.features, t.home[rows]
     idle = (t.post[rows] == IDLE) & (t.months_idle[rows] >= p.idle_months_for_exit)
     annual = p.exit_rate_base * np.where(idle, p.exit_idle_multiplier, 1.0)
     annual = annual * np.where(f["promotion_standard"][home], 1.0, p.exit_no_standard_multiplier)
     annual = annual * np.where(f["honour_fund"][home], 1.0, p.exit_no_honour_multiplier)
-    if levers.capability_bank:  # F43: credits for training are kept by trained cadres
-        annual = annual * np.where(t.specialised[rows], p.capability_bank_exit_multiplier, 1.0)
-    annual = annual * (1 - min(p.funding_retention_cap, p.funding_retention_effect * levers.funding_share * 100))
+    bank = policy.by_community("capability_bank")
+    if bank.any():  # F43: credits for training are kept by trained cadres
+        annual = annual * np.where(t.specialised[rows] & bank[home], p.capability_bank_exit_multiplier, 1.0)
+    funding = policy.levers.funding_share
+    annual = annual * (1 - min(p.funding_retention_cap, p.funding_retention_effect * funding * 100))
     u = model.streams.uniform("voluntary_exit", model.month, t.key[rows])
     return rows[u < monthly_probability(annual)]

@@ -30,7 +30,7 @@ SAME_POST_PENALTY = 100.0  # rotation means moving to a different kind of post (
 
 def post(model: CadreModel) -> None:
     t, rows = model.cadres, model.rows
-    scientific = model.features["rotation"][t.home[rows]]
+    scientific = model.policy.features["rotation"][t.home[rows]]
     _end_posts(model, rows, scientific)
     _post_traditional(model, rows[~scientific])
     _post_scientific(model, rows[scientific])
@@ -54,7 +54,7 @@ def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> N
     traditional = rows[posted & ~scientific]
     released = traditional[s.uniform("post_release", month, t.key[traditional]) < model.p.traditional_release_rate]
     rotating = rows[posted & scientific]
-    rotating = rotating[t.months_in_post[rotating] >= model.levers.rotation_period_months]
+    rotating = rotating[t.months_in_post[rotating] >= model.policy.levers.rotation_period_months]
     ended = np.concatenate([released, rotating])
     t.post[ended] = IDLE
     t.serving[ended] = t.home[ended]
@@ -77,9 +77,9 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
 
 def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
     p, t, c = model.p, model.cadres, model.communities
-    scientific = model.features["rotation"]
+    scientific = model.policy.features["rotation"]
     filled = filled_posts(model)
-    groupings = [np.arange(c.n)] + ([c.cluster] if model.levers.cross_street_rotation else [])  # own community first
+    groupings = [np.arange(c.n), *_pools(model)]  # own community first
     for kind in FILL_ORDER:
         idle = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
         if kind == DIGITAL:
@@ -94,6 +94,18 @@ def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
             _take_posts(t, idle[matched], kind, where)
             filled[:, kind] += np.bincount(where, minlength=c.n)
             idle, fit = idle[~matched], fit[~matched]
+
+
+def _pools(model: CadreModel) -> list[np.ndarray]:
+    """Cross-street pools (F36) as a grouping of communities, if any community pools its cadres.
+
+    A community outside the scheme is a pool of its own, so it neither lends nor borrows.
+    """
+    c = model.communities
+    pooled = model.policy.by_community("cross_street_rotation")
+    if not pooled.any():
+        return []
+    return [np.where(pooled, c.cluster, c.cluster.max() + 1 + np.arange(c.n))]
 
 
 def _match(
@@ -145,7 +157,7 @@ def initial_posts(model: CadreModel, rng: np.random.Generator) -> None:
     """
     p, t = model.p, model.cadres
     rows = model.rows
-    scientific = model.features["rotation"][t.home[rows]]
+    scientific = model.policy.features["rotation"][t.home[rows]]
     _set_training(t, choose(rng, rows[scientific], 1 - p.untrained_share_scientific), rows[scientific])
     _post_scientific(model, rows[scientific])
     posted_scientific = rows[scientific & (t.post[rows] != IDLE)]
@@ -228,7 +240,7 @@ def practise(model: CadreModel) -> None:
     posted = t.post[rows] != IDLE
     workers, idle = rows[posted], rows[~posted]
     competence = t.competence[workers]
-    base = model.features["training_base"][t.serving[workers]]
+    base = model.policy.features["training_base"][t.serving[workers]]
     seconded = t.serving[workers] != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
     competence += rate[:, None] * model.post_domains[t.post[workers]] * (100 - competence) / 100

@@ -25,32 +25,40 @@ MAX_DELAY = 24  # the parameter catalogue's upper limit for selection delays
 
 def select(model: CadreModel) -> int:
     """Open selections for this month's vacancies and admit recruits whose selection ends now."""
-    p, levers, c = model.p, model.levers, model.communities
+    p, c = model.p, model.communities
     if not p.recruitment:
         return 0
-    method = levers.selection_method
+    delay, signal = _method_settings(p, model.policy.by_community("selection_method"))
     if p.constant_recruits_per_month > 0:
         due = _constant_intake(c.n, model.month, p.constant_recruits_per_month)
     else:
-        due = _due_for_quota(model, p[f"delay_{method}"])
+        due = _due_for_quota(model, delay)
     if due.sum() == 0:
         return 0
     community = np.repeat(np.arange(c.n), due)
     serial = c.next_serial[community] + (np.arange(len(community)) - np.repeat(np.cumsum(due) - due, due))
     c.next_serial += due
     keys = cadre_key(community, serial)
-    capability = _best_candidate(model, keys, p[f"signal_{method}"])
+    capability = _best_candidate(model, keys, signal[community])
     _admit(model, community, keys, capability)
     return len(keys)
 
 
-def _due_for_quota(model: CadreModel, delay: int) -> np.ndarray:
+def _method_settings(p, methods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each community's selection delay (months) and signal correlation, from its method."""
+    names, which = np.unique(methods, return_inverse=True)
+    delay = np.array([p[f"delay_{m}"] for m in names], dtype=np.int64)[which]
+    signal = np.array([p[f"signal_{m}"] for m in names], dtype=np.float64)[which]
+    return delay, signal
+
+
+def _due_for_quota(model: CadreModel, delay: np.ndarray) -> np.ndarray:
     """Recruits joining each community now: vacancies open selections that end `delay` months later."""
     c = model.communities
     in_reserve = np.bincount(model.cadres.home[model.rows], minlength=c.n)
     vacancies = np.maximum(0, model.quota - in_reserve - model.pending.sum(axis=1))
     width = model.pending.shape[1]
-    model.pending[:, (model.month + delay) % width] += vacancies
+    model.pending[np.arange(c.n), (model.month + delay) % width] += vacancies
     due = model.pending[:, model.month % width].copy()
     model.pending[:, model.month % width] = 0
     return due
@@ -62,11 +70,12 @@ def _constant_intake(n_communities: int, month: int, per_month: int) -> np.ndarr
     return np.bincount(turn, minlength=n_communities)
 
 
-def _best_candidate(model: CadreModel, keys: np.ndarray, rho: float) -> np.ndarray:
-    """True capability of the candidate who looks best through a signal of correlation rho."""
+def _best_candidate(model: CadreModel, keys: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """True capability of the candidate who looks best through a signal of correlation rho (one per key)."""
     m, streams, month = model.p.candidates_per_vacancy, model.streams, model.month
     true = np.stack([streams.normal("candidate_capability", month, keys, j) for j in range(m)], axis=1)
     noise = np.stack([streams.normal("candidate_signal", month, keys, j) for j in range(m)], axis=1)
+    rho = rho[:, None]
     seen = rho * true + np.sqrt(1 - rho**2) * noise
     return true[np.arange(len(keys)), np.argmax(seen, axis=1)]
 

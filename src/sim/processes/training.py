@@ -30,7 +30,8 @@ DIGITAL_DOMAIN = DOMAINS.index("digital")
 
 
 def train(model: CadreModel) -> None:
-    p, levers, f, t, s, month = model.p, model.levers, model.features, model.cadres, model.streams, model.month
+    p, t, s, month = model.p, model.cadres, model.streams, model.month
+    levers, f = model.policy.levers, model.policy.features
     rows = model.rows
     home = t.home[rows]
     stage = t.stage[rows]
@@ -45,7 +46,7 @@ def train(model: CadreModel) -> None:
     if len(learners):
         competence = t.competence[learners]
         home_l = home[trained]
-        mentor = model.mentor_trained[home_l, t.mentor[learners]]
+        mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
         boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home_l])
         gain = p.training_gain * model.stage_focus[stage[trained]] * boost[:, None]
         gain[:, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
@@ -63,7 +64,7 @@ def train(model: CadreModel) -> None:
 
 def _budget_factor(model: CadreModel) -> np.ndarray:
     """Training budget per cadre relative to the reference, per community (capped)."""
-    p, levers, c = model.p, model.levers, model.communities
+    p, levers, c = model.p, model.policy.levers, model.communities
     budget = np.where(c.east, levers.training_budget_east, levers.training_budget_central_west)
     cadres = np.maximum(1, np.bincount(model.cadres.home[model.rows], minlength=c.n))
     fund = levers.funding_share * p.community_budget * p.funding_training_fraction / cadres
@@ -86,7 +87,8 @@ def _upgrade_education(model: CadreModel, rows: np.ndarray) -> None:
     below = rows[t.education[rows] == 0]
     if len(below) == 0:
         return
-    months = p.education_upgrade_months * (p.dual_track_cycle_factor if model.levers.dual_track_study else 1.0)
+    study = model.policy.by_community("dual_track_study")[t.home[below]]  # F13
+    months = p.education_upgrade_months * np.where(study, p.dual_track_cycle_factor, 1.0)
     done = below[model.streams.uniform("degree_done", model.month, t.key[below]) < 1.0 / months]
     t.education[done] = 1
     t.competence[done] = np.minimum(100.0, t.competence[done] + p.competence_education_step)

@@ -28,7 +28,7 @@ from sim.errors import InputError
 from sim.figures import condition_code
 from sim.files import read_yaml
 from sim.provenance import PROJECT_ROOT
-from sim.scenario import SCENARIO_DIR
+from sim.scenario import scenario_file
 
 
 def project_path(path: Path | str) -> Path:
@@ -74,8 +74,8 @@ def experiment(
 def single_scenario(scenario: Path | str, replicates: int, seed: int, n_communities: int | None = None) -> ExperimentSpec:
     """An experiment of one scenario (a file, or a name in data/scenarios/ such as 'innovation_leap'), all months kept."""
     path = project_path(scenario)
-    if not path.is_file() and "/" not in str(scenario) and not str(scenario).endswith((".yaml", ".yml")):
-        path = SCENARIO_DIR / f"{scenario}.yaml"
+    if not path.is_file():
+        path = scenario_file(str(scenario))
     if not path.is_file():
         raise InputError(f"scenario = '{scenario}': file not found (looked for {path})")
     raw: dict[str, Any] = {"name": f"scenario_{path.stem}", "scenarios": [str(path)], "replicates": replicates, "seed": seed}

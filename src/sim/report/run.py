@@ -211,7 +211,7 @@ def execute(notebook: Path, executed: Path, parameters: Mapping[str, Any], kerne
 
 
 def write_html(executed: Path, html: Path, title: str) -> Path:
-    """index.html from the executed notebook: outputs only (code hidden), stderr streams dropped."""
+    """index.html from the executed notebook: outputs only (code hidden), stderr streams and empty code cells dropped."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -220,6 +220,7 @@ def write_html(executed: Path, html: Path, title: str) -> Path:
         if cell.cell_type == "code":
             outputs = cell.get("outputs", [])
             cell.outputs = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.outputs]  # no blank gaps in the page
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     html.write_text(body, encoding="utf-8")

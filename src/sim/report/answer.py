@@ -1,0 +1,350 @@
+"""The program-comparison analysis behind `notebooks/compare_programs.ipynb`: one call, every table.
+
+`analyse(spec, table)` takes a finished factorial experiment (conditions x persistence
+regimes x replicates, every month kept) and computes, with `sim.decision`, everything the
+report shows: integrated effects per outcome, family and overall scores, P(best), the
+leader's lead, how the answer moves with the evaluation date, the family weights and the
+discount rate, full costs with their uncertainty, the efficiency frontier and the
+acceptability curves. `first_screen(analysis)` writes the answer as Markdown.
+
+Nothing here knows which program wins: every sentence is assembled from the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from sim import decision
+from sim.batch.spec import ExperimentSpec
+from sim.columns import FAMILIES, FAMILY_LABELS, decision_outcomes
+from sim.decision import GROUP, Settings
+from sim.figures import condition_code, label
+from sim.policy import month_index
+from sim.scenario import Scenario
+
+PROGRAM_IDS = ("P1", "P2", "P3")
+YEARS = tuple(range(2024, 2031))  # evaluation year-ends for "when you evaluate matters"
+REGIME_ORDER = ("sustain", "decay", "revert")
+
+
+@dataclass
+class Analysis:
+    """Everything the comparison report shows, as tidy tables."""
+
+    spec: ExperimentSpec
+    settings: Settings
+    code: dict[str, str]  # scenario -> condition code ('P1', 'P1+P2', 'baseline')
+    regime: dict[int, str]  # design point -> persistence regime
+    effects: pd.DataFrame  # integrated effects per run pair and outcome
+    scores: pd.DataFrame  # family and overall scores per run pair
+    summary: pd.DataFrame  # mean and 95% CI of every score per condition and regime
+    p_best: pd.DataFrame  # programs alone: P(best) per regime
+    leads: pd.DataFrame  # programs alone: leader, runner-up, lead and CI per regime
+    by_year: pd.DataFrame  # programs alone: P(best) and leader per evaluation year-end and regime
+    sensitivity: pd.DataFrame  # leader under alternative weights and discount rates, per regime
+    lines: pd.DataFrame  # every cost line with low/central/high
+    costs: pd.DataFrame  # per condition and regime: expected, central and 95% range of discounted cost per community
+    frontier: pd.DataFrame  # per regime: efficiency frontier over all conditions
+    frontier_alone: pd.DataFrame  # per regime: efficiency frontier of the status quo and each program alone
+    acceptability: pd.DataFrame  # per regime: P(best buy) against the value of one score point
+    replicates: int
+    n_communities: int
+
+    @property
+    def regimes(self) -> list[str]:
+        present = list(dict.fromkeys(self.regime.values()))
+        return sorted(present, key=lambda r: REGIME_ORDER.index(r) if r in REGIME_ORDER else len(REGIME_ORDER))
+
+    @property
+    def programs(self) -> list[str]:
+        """Scenario names of the programs run alone, in P1, P2, P3 order."""
+        of = {c: s for s, c in self.code.items()}
+        return [of[p] for p in PROGRAM_IDS if p in of]
+
+    def point(self, regime: str) -> int:
+        return next(p for p, r in self.regime.items() if r == regime)
+
+
+def regimes_of(spec: ExperimentSpec) -> dict[int, str]:
+    """The persistence regime of each design point (the base scenario's when the design does not set it)."""
+    default = spec.scenarios[spec.baseline].parameters.persistence
+    return {i: point.get("persistence", default) for i, point in enumerate(spec.design.points)}
+
+
+def scenario_getter(spec: ExperimentSpec):
+    """scenario_of(name, design_point): the Scenario a run used, with its design point's values."""
+    cache: dict[tuple[str, int], Scenario] = {}
+
+    def scenario_of(name: str, point: int) -> Scenario:
+        key = (name, int(point))
+        if key not in cache:
+            cache[key] = spec.scenarios[name].with_parameters(spec.design.points[int(point)], "design point")
+        return cache[key]
+
+    return scenario_of
+
+
+def analyse(spec: ExperimentSpec, table: pd.DataFrame, settings: Settings | None = None) -> Analysis:
+    """Every table of the comparison report from a finished experiment."""
+    s = settings or decision.settings()
+    code = {name: condition_code(p.id for p in sc.programs) for name, sc in spec.scenarios.items()}
+    regime = regimes_of(spec)
+    outcomes = [o for o in decision_outcomes() if o in table.columns]
+    effects = decision.integrated_effects(table, spec.baseline, outcomes, s)
+    scores = _with_labels(decision.scores(effects, s), code, regime)
+    families = [f for f in FAMILIES if f in scores.columns]
+    summary = _with_labels(decision.score_summary(scores, [*families, "overall"]), code, regime)
+    of = {c: n for n, c in code.items()}
+    alone = [of[p] for p in PROGRAM_IDS if p in of]
+    p_best = _with_regime(decision.p_best(scores, alone).reset_index(), regime)
+    leads = _with_regime(decision.lead(scores, alone), regime)
+    by_year = _by_year(table, spec.baseline, outcomes, alone, s, regime)
+    sensitivity = _sensitivity(table, spec.baseline, outcomes, effects, alone, s, regime)
+    costs, lines, draws = _costs(spec, table, s, code, regime)
+    frontier, ceac = _value_for_money(scores, costs, draws, code, regime, spec.baseline)
+    frontier_alone, _ = _value_for_money(scores, costs, draws, code, regime, spec.baseline, only=alone)
+    return Analysis(
+        spec=spec, settings=s, code=code, regime=regime, effects=_with_labels(effects, code, regime), scores=scores,
+        summary=summary, p_best=p_best, leads=leads, by_year=by_year, sensitivity=sensitivity, lines=lines, costs=costs,
+        frontier=frontier, frontier_alone=frontier_alone, acceptability=ceac, replicates=spec.replicates,
+        n_communities=int(spec.scenarios[spec.baseline].parameters.n_communities),
+    )  # fmt: skip
+
+
+def _with_regime(frame: pd.DataFrame, regime: Mapping[int, str]) -> pd.DataFrame:
+    out = frame.copy()
+    out.insert(0, "regime", out[GROUP].map(regime))
+    return out
+
+
+def _with_labels(frame: pd.DataFrame, code: Mapping[str, str], regime: Mapping[int, str]) -> pd.DataFrame:
+    out = _with_regime(frame, regime)
+    out.insert(1, "condition", out["scenario"].map(code))
+    return out
+
+
+def _by_year(table, baseline, outcomes, alone, s: Settings, regime) -> pd.DataFrame:
+    """P(best) and the leader when the evaluation ends at each year-end."""
+    rows = []
+    for year in YEARS:
+        horizon = replace(s, end_month=month_index(year, 12))
+        if horizon.end_month > int(table["month"].max()):
+            break
+        sc = decision.scores(decision.integrated_effects(table, baseline, outcomes, horizon), horizon)
+        share = decision.p_best(sc, alone)
+        means = sc[sc["scenario"].isin(alone)].groupby([GROUP, "scenario"])["overall"].mean().unstack()
+        for point, row in share.iterrows():
+            leader = means.loc[point].idxmax()
+            for scenario, p in row.items():
+                rows.append({"year": year, "regime": regime[point], GROUP: point, "scenario": scenario, "p_best": p,
+                             "mean_score": means.loc[point, scenario], "leader": leader})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _leader(effects: pd.DataFrame, alone: Sequence[str], s: Settings) -> pd.Series:
+    sc = decision.scores(effects, s)
+    means = sc[sc["scenario"].isin(alone)].groupby([GROUP, "scenario"])["overall"].mean().unstack()
+    return means.idxmax(axis=1)
+
+
+def _sensitivity(table, baseline, outcomes, effects, alone: Sequence[str], s: Settings, regime) -> pd.DataFrame:
+    """The leader (highest mean overall score) with each family alone and at the ends of the discount-rate range."""
+    variants: dict[str, tuple[Settings, pd.DataFrame]] = {"as reported": (s, effects)}
+    for family in FAMILIES:
+        weights = {f: float(f == family) for f in FAMILIES}
+        variants[f"{FAMILY_LABELS[family][0].lower()} only"] = (replace(s, family_weights=weights), effects)
+    for rate in s.discount_range:
+        if rate != s.discount_rate:
+            other = replace(s, discount_rate=rate)
+            variants[f"a {rate:.0%} discount rate"] = (other, decision.integrated_effects(table, baseline, outcomes, other))
+    rows = []
+    for name, (settings, eff) in variants.items():
+        for point, leader in _leader(eff, alone, settings).items():
+            rows.append({"variant": name, "regime": regime[point], GROUP: point, "leader": leader})
+    return pd.DataFrame(rows)
+
+
+def _costs(spec: ExperimentSpec, table: pd.DataFrame, s: Settings, code, regime):
+    """Discounted cost per community of every condition and regime, with price uncertainty."""
+    scenario_of = scenario_getter(spec)
+    quantities = decision.run_costs(table, scenario_of, s)
+    used = [scenario_of(name, point) for name, point in quantities[["scenario", GROUP]].drop_duplicates().itertuples(index=False)]
+    lines = decision.cost_lines(used)
+    prices = decision.price_draws(lines, s.cost_draws, s.cost_seed)
+    per_run = decision.cost_matrix(quantities, prices)  # runs x draws
+    keys = quantities[["scenario", GROUP, "replicate"]].reset_index(drop=True)
+    rows = []
+    draws: dict[tuple[str, int], np.ndarray] = {}
+    for (name, point), index in keys.groupby(["scenario", GROUP]).groups.items():
+        block = per_run[np.asarray(index)]  # replicates x draws
+        draws[(name, point)] = block
+        by_price = block.mean(axis=0)  # average over replicates, per price draw
+        rows.append({"scenario": name, GROUP: point, "expected": block.mean(), "central": by_price[0],
+                     "low": np.quantile(by_price, 0.025), "high": np.quantile(by_price, 0.975)})  # fmt: skip
+    costs = _with_labels(pd.DataFrame(rows), code, regime)
+    for column in ("expected", "central", "low", "high"):
+        costs[f"national_{column}"] = costs[column] * s.national_communities
+    return costs, lines, draws
+
+
+def _value_for_money(scores, costs, draws, code, regime, baseline, only: Sequence[str] | None = None):
+    """Per regime: the efficiency frontier and the acceptability curve over every condition (or the baseline and `only`)."""
+    frontiers, curves = [], []
+    for point, name in regime.items():
+        sc = scores[scores[GROUP] == point]
+        effect_by = sc.pivot_table(index="replicate", columns="scenario", values="overall", aggfunc="first")
+        options = [n for n in code if n == baseline or (n in effect_by.columns and (only is None or n in only))]
+        effect_by[baseline] = 0.0  # the baseline's effect against itself
+        cost_of = costs[costs[GROUP] == point].set_index("scenario")["expected"].to_dict()
+        cost_of[baseline] = 0.0
+        table = pd.DataFrame({"option": options, "cost": [cost_of.get(o, 0.0) for o in options],
+                              "effect": [effect_by[o].mean() for o in options]})  # fmt: skip
+        frontier = decision.efficiency_frontier(table)
+        frontiers.append(frontier.assign(regime=name, condition=frontier["option"].map(code)))
+        n_draws = next(iter(draws.values())).shape[1]
+        effects = np.stack([np.repeat(effect_by[o].to_numpy()[:, None], n_draws, axis=1).ravel() for o in options])
+        cost_draws = np.stack([draws[(o, point)].ravel() if (o, point) in draws else np.zeros(effects.shape[1]) for o in options])
+        values = _value_grid(frontier)
+        curve = decision.acceptability(effects, cost_draws, options, values)
+        curves.append(curve.assign(regime=name, condition=curve["option"].map(code)))
+    return pd.concat(frontiers, ignore_index=True), pd.concat(curves, ignore_index=True)
+
+
+def _value_grid(frontier: pd.DataFrame, n: int = 121) -> np.ndarray:
+    """Values of one score point (yuan per community), log-spaced from well below the smallest frontier ICER
+    to well above the largest, so that every switch between best buys shows."""
+    icers = frontier["icer"].dropna()
+    icers = icers[icers > 0]
+    low, high = (float(icers.min()) / 10, float(icers.max()) * 10) if len(icers) else (1e3, 1e8)
+    return np.geomspace(low, high, n)
+
+
+# --- the first screen -----------------------------------------------------------------------
+def yuan(value: float) -> str:
+    """'1,234,567 yuan' style number (no decimals)."""
+    return f"{value:,.0f}"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    return f"{value:+.{digits}f}"
+
+
+def first_screen(a: Analysis) -> str:
+    """The report's opening: for each regime, which program to fund, how sure, its lead and its cost."""
+    s = a.settings
+    period = f"January {_year(s.start_month)} to December {_year(s.end_month)}"
+    lines = [
+        "## The answer",
+        "",
+        f"**Metric:** the *overall score* — each outcome's improvement over the status quo, averaged over {period} "
+        f"and discounted at {s.discount_rate:.0%} a year, in units of the improvement the article reports for it, averaged "
+        f"within four outcome families and then across families ({_weights_text(s)}). 1.0 would be the article's "
+        "reported improvement in every outcome for the whole period. Each program runs alone in its own window.",
+        "",
+        "| after a program's window (persistence) | fund | P(best) | lead over runner-up, 95% CI | "
+        f"its discounted cost per community, {_year(s.start_month)}–{_year(s.end_month)} | nationally "
+        f"({s.national_communities:,} communities) | value for money: efficient path, yuan per community per score point |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for regime in a.regimes:
+        point = a.point(regime)
+        lead = a.leads[a.leads[GROUP] == point].iloc[0]
+        share = a.p_best[a.p_best[GROUP] == point].iloc[0][lead["best"]]
+        cost = a.costs[(a.costs[GROUP] == point) & (a.costs["scenario"] == lead["best"])].iloc[0]
+        lines.append(
+            f"| **{regime}** | **{label(a.code[lead['best']])}** | {_share(share)} | "
+            f"{signed(lead['lead'])} over {a.code[lead['runner_up']]} [{signed(lead['ci_low'])}, {signed(lead['ci_high'])}] | "
+            f"{yuan(cost['expected'])} yuan ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
+            f"{cost['national_expected'] / 1e9:,.1f} billion yuan | {_path(a, point)} |"
+        )
+    lines += ["", _value_text(a), "", *_depends(a), "", _intervals_text(a)]
+    return "\n".join(lines)
+
+
+def _path(a: Analysis, point: int) -> str:
+    """'status quo → P3 (607,283) → P1 (1,107,338)': the frontier of the programs alone with ICERs."""
+    f = a.frontier_alone[(a.frontier_alone["regime"] == a.regime[point]) & (a.frontier_alone["status"] == "frontier")]
+    steps = ["status quo"] + [f"{row.condition} ({yuan(row.icer)})" for row in f.itertuples() if row.condition != "baseline"]
+    return " → ".join(steps)
+
+
+def _value_text(a: Analysis) -> str:
+    packages = {}
+    for regime in a.regimes:
+        f = a.frontier[(a.frontier["regime"] == regime) & (a.frontier["status"] == "frontier")]
+        path = " → ".join(
+            ["status quo", *(f"{r.condition} ({yuan(r.icer)})" for r in f.itertuples() if r.condition != "baseline")]
+        )
+        packages.setdefault(path, []).append(regime)
+    combined = "; ".join(f"{path} ({', '.join(regimes)})" for path, regimes in packages.items())
+    return (
+        "*Value for money:* along the efficient path each number is the step's incremental cost-effectiveness ratio — "
+        "the extra discounted yuan per community for each extra point of overall score over the previous step. Go as far "
+        "along the path as one score point is worth to you; a program off the path costs more for what it gives. "
+        f"*If programs can be combined,* the efficient path over all eight packages is {combined} "
+        "([Value for money](#Value-for-money))."
+    )
+
+
+def _year(month: int) -> int:
+    return 2023 + (5 + month) // 12
+
+
+def _share(p: float) -> str:
+    return f"{p:.0%}"
+
+
+def _weights_text(s: Settings) -> str:
+    w = s.family_weights
+    if len(set(w.values())) == 1:
+        return "families weighted equally"
+    total = sum(w.values())
+    return "weights " + ", ".join(f"{FAMILY_LABELS[f][0].lower()} {v / total:.0%}" for f, v in w.items())
+
+
+def _depends(a: Analysis) -> list[str]:
+    """Plain statements of what would change the answer, each computed."""
+    leaders = {r: a.leads[a.leads[GROUP] == a.point(r)].iloc[0]["best"] for r in a.regimes}
+    names = {r: a.code[leaders[r]] for r in a.regimes}
+    out = ["**What the answer depends on.**", ""]
+    if len(set(names.values())) == 1:
+        out.append(f"- *Persistence:* the same program leads under every regime ({next(iter(names.values()))}).")
+    else:
+        groups: dict[str, list[str]] = {}
+        for r, n in names.items():
+            groups.setdefault(n, []).append(r)
+        out.append("- *Persistence:* " + "; ".join(f"{n} leads under {', '.join(rs)}" for n, rs in groups.items()) + ".")
+    for regime in a.regimes:
+        point = a.point(regime)
+        years = a.by_year[(a.by_year[GROUP] == point)].drop_duplicates("year")
+        other = years[years["leader"] != leaders[regime]]
+        sens = a.sensitivity[(a.sensitivity[GROUP] == point) & (a.sensitivity["leader"] != leaders[regime])]
+        parts = []
+        if not other.empty:
+            years = ", ".join(f"{y} ({a.code[lead]})" for y, lead in zip(other["year"], other["leader"], strict=True))
+            parts.append(f"if the evaluation ended in December {years}")
+        for variant, lead in zip(sens["variant"], sens["leader"], strict=True):
+            parts.append(f"if {variant.replace(' only', '')} alone counted ({a.code[lead]})" if variant.endswith(" only")
+                         else f"at {variant} ({a.code[lead]})")  # fmt: skip
+        if parts:
+            out.append(f"- *Under {regime}:* {names[regime]} would not lead " + "; ".join(parts) + ".")
+        else:
+            out.append(
+                f"- *Under {regime}:* {names[regime]} leads whatever year-end from 2024 ends the evaluation, "
+                "with any one outcome family alone and across the discount-rate range."
+            )
+    return out
+
+
+def _intervals_text(a: Analysis) -> str:
+    return (
+        f"*Intervals and P(best) cover run-to-run randomness only* ({a.replicates} paired replicates of "
+        f"{a.n_communities:,} communities on shared seeds), not the uncertainty of the model's assumptions or of the "
+        "article's figures. Cost ranges cover the assumed prices (each cost line between its low and high value, "
+        "`data/programs.yaml`). **Every input is one policy article's figure that cannot be verified**; results say what "
+        "follows if those figures and this model's assumptions hold — scenario exploration, not a forecast."
+    )
