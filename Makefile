@@ -4,6 +4,7 @@
 # make compare   a quick plain-text comparison: baseline vs each program vs all three
 # make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario/
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
+# make report-robustness  every assumption uncertain (LHS, Morris, Sobol, PRIM, regret) -> reports/robustness/
 # make reproduce regenerate every report from scratch and compare its numbers with the committed ones
 # make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml)
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
@@ -14,11 +15,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?=
-NOTEBOOKS := compare_programs scenario policy_levers reproduce_article
+NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup report report-scenario report-levers report-article reports reproduce calibrate compare notebooks test lint clean
+.PHONY: setup report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -39,10 +40,13 @@ report-scenario: setup
 report-levers: setup
 	$(BIN)/sim report policy_levers -p replicates 5 -p n_communities 100
 
+report-robustness: setup   # every assumption uncertain: the default analysis (resumable in results/)
+	$(BIN)/sim report robustness -p scale default -p store results
+
 report-article: setup
 	$(BIN)/sim report reproduce_article
 
-reports: report report-scenario report-levers report-article   # regenerate every committed report
+reports: report-robustness report report-scenario report-levers report-article   # regenerate every committed report (robustness first: the main report reads it)
 
 reproduce: setup   # what an academic runs first: every report from scratch, compared with the committed numbers
 	$(BIN)/sim reproduce

@@ -62,7 +62,9 @@ def test_revert_reproduces_the_saved_outputs_bit_for_bit(scenario):
     for column in saved.columns.drop("program_cost"):
         assert table[column].equals(saved[column]), column
     # program_cost now also counts the increment lines, and nothing else changed in it.
-    np.testing.assert_allclose(table["program_cost"] - saved["program_cost"], increment_cost(table, scenario), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        table["program_cost"] - saved["program_cost"], increment_cost(table, scenario), rtol=1e-9, atol=1e-6
+    )
     if scenario in ("baseline", "talent_foundation"):
         assert table["program_cost"].equals(saved["program_cost"])
 
@@ -145,7 +147,7 @@ def test_revert_returns_every_lever_to_the_status_quo():
 
 
 def test_persistence_is_checked_like_any_parameter():
-    with pytest.raises(InputError, match="persistence.*not one of: revert, sustain, decay"):
+    with pytest.raises(InputError, match=r"persistence.*not one of: revert, sustain, decay"):
         load_scenario(scenario_path("baseline"), {"persistence": "forever"})
     with pytest.raises(InputError, match="investment_half_life_years"):
         load_scenario(scenario_path("baseline"), {"investment_half_life_years": -1})

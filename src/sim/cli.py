@@ -222,6 +222,35 @@ def calibrate(
     typer.echo("Targets are one article's unverified figures.")
 
 
+@app.command()
+@friendly
+def robustness(
+    config: Annotated[Path, typer.Option(help="Robustness configuration.")] = Path("experiments/robustness.yaml"),
+    scale: Annotated[str, typer.Option(help="default, or a smaller scale from the configuration (small, tiny).")] = "default",
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
+    dask_local: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N workers.")] = None,
+    root: Annotated[Path, typer.Option(help="Folder of the batch stores (resumed when they exist).")] = Path("results"),
+    out: Annotated[Path | None, typer.Option(help="Folder for the tidy tables (default ROOT/<name>_tables).")] = None,
+) -> None:
+    """How sure the answer is: every assumption sampled (LHS), Morris screen, Sobol indices, PRIM boxes, regret.
+
+    Runs four resumable batch experiments (experiments/robustness.yaml), then writes tidy CSV tables.
+    """
+    from sim import robustness as rb
+    from sim.output import write_table
+
+    cfg = rb.load_config(config).scaled(scale)
+    executor = {k: v for k, v in {"scheduler": scheduler, "dask_local": dask_local}.items() if v is not None}
+    results = rb.run(cfg, workers=workers, root=root, log=typer.echo, quiet=True, **executor)
+    tables = rb.analyse(results)
+    folder = out or root / f"{cfg.name}_tables"
+    for name, frame in tables.items():
+        write_table(frame, folder / f"{name}.csv", provenance={"robustness": cfg.name, "scale": scale, "table": name})
+    typer.echo(rb.summary_text(tables))
+    typer.echo(f"tables written to {folder}")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @friendly
 def report(

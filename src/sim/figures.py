@@ -453,3 +453,93 @@ def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regime
         ax.set_xlabel("value of one score point\n(million yuan per community, log scale)")
     axes[0][0].set_ylabel("P(best buy), % of draws")
     return fig
+
+
+PROGRAM_ALONE = ("P1", "P2", "P3")
+
+
+def p_best_bars(p_best: pd.DataFrame, regimes: Sequence[str]) -> Figure:
+    """P(best) of each program alone per regime: seeds only (hatched) against parameters and seeds (solid)."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.0 * len(regimes), 3.0), sharey=True, squeeze=False)
+    kinds = ("seeds only", "parameters and seeds")
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        rows = p_best[p_best["regime"] == regime].set_index(["uncertainty", "program"])["p_best"]
+        x = np.arange(len(PROGRAM_ALONE))
+        for k, kind in enumerate(kinds):
+            values = [100 * rows.get((kind, p), np.nan) for p in PROGRAM_ALONE]
+            ax.bar(x + (k - 0.5) * 0.38, values, width=0.36, color=[colour(p) for p in PROGRAM_ALONE],
+                   hatch="///" if kind == "seeds only" else None, edgecolor="#333333", linewidth=0.6,
+                   label=kind)  # fmt: skip
+            for xi, v in zip(x + (k - 0.5) * 0.38, values, strict=True):
+                if np.isfinite(v):
+                    ax.text(xi, v + 1.5, f"{v:.0f}", ha="center", va="bottom", fontsize=7.5)
+        ax.set_xticks(x, PROGRAM_ALONE)
+        ax.set_ylim(0, 112)
+        ax.set_title(f"persistence: {regime}")
+        ax.grid(axis="x", visible=False)
+    axes[0][0].set_ylabel("P(best), %")
+    return fig
+
+
+def uncertainty_handles() -> list:
+    """Legend entries: hatched = seeds only, solid = parameters and seeds."""
+    grey = {"facecolor": "#cccccc", "edgecolor": "#333333"}
+    return [
+        mpl.patches.Patch(**grey, hatch="///", label="run-to-run randomness only"),
+        mpl.patches.Patch(**grey, label="assumptions and run-to-run randomness"),
+    ]
+
+
+def morris_plane(morris: pd.DataFrame, regime: str, contrasts: Sequence[str], label_top: int = 5) -> Figure:
+    """Morris mu* against sigma for each contrast (one panel each); the top parameters labelled."""
+    fig, axes = plt.subplots(1, len(contrasts), figsize=(4.6 * len(contrasts), 3.8), squeeze=False)
+    for ax, contrast in zip(axes[0], contrasts, strict=True):
+        rows = morris[(morris["regime"] == regime) & (morris["contrast"] == contrast)].sort_values("mu_star", ascending=False)
+        ax.scatter(rows["mu_star"], rows["sigma"], s=14, color=NEUTRAL_DARK, zorder=2)
+        top = rows.head(label_top)
+        ax.scatter(top["mu_star"], top["sigma"], s=22, color=OKABE_ITO["vermillion"], zorder=3)
+        for r in top.itertuples():
+            ax.annotate(r.parameter, (r.mu_star, r.sigma), xytext=(3, 3), textcoords="offset points", fontsize=7)
+        ax.axline((0, 0), slope=1, color="#999999", lw=0.8, ls="--")
+        ax.set_title(f"{contrast}, persistence: {regime}")
+        ax.set_xlabel("mu* (mean |elementary effect|, score points)")
+        ax.set_ylabel("sigma (spread: interactions, non-linearity)")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    return fig
+
+
+def sobol_bars(sobol: pd.DataFrame, regime: str, contrasts: Sequence[str]) -> Figure:
+    """First-order (S1) and total (ST) Sobol indices with bootstrap 95% intervals, one panel per contrast."""
+    fig, axes = plt.subplots(1, len(contrasts), figsize=(4.6 * len(contrasts), 0.32 * sobol["parameter"].nunique() + 1.6),
+                             sharey=True, squeeze=False)  # fmt: skip
+    order = sobol[sobol["regime"] == regime].groupby("parameter")["ST"].max().sort_values().index.tolist()
+    y = np.arange(len(order))
+    for ax, contrast in zip(axes[0], contrasts, strict=True):
+        rows = sobol[(sobol["regime"] == regime) & (sobol["contrast"] == contrast)].set_index("parameter").reindex(order)
+        ax.barh(y + 0.2, rows["ST"], height=0.38, xerr=rows["ST_conf"], color=OKABE_ITO["blue"], label="total (ST)",
+                error_kw={"lw": 0.8})  # fmt: skip
+        ax.barh(y - 0.2, rows["S1"], height=0.38, xerr=rows["S1_conf"], color=OKABE_ITO["sky_blue"], label="first order (S1)",
+                error_kw={"lw": 0.8})  # fmt: skip
+        ax.set_yticks(y, order, fontsize=8)
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.set_title(f"{contrast}, persistence: {regime}")
+        ax.set_xlabel("share of the contrast's variance")
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def prim_pair(futures: pd.DataFrame, x: str, y: str, limits: Mapping[str, tuple[float, float]], title: str,
+              winner: str) -> Figure:  # fmt: skip
+    """The sampled futures in the two decisive parameters, coloured by who wins, the PRIM box drawn."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    wins = futures["challenger_wins"].to_numpy(dtype=bool)
+    ax.scatter(futures.loc[~wins, x], futures.loc[~wins, y], s=16, color="#bbbbbb", label="leader stays best", zorder=2)
+    ax.scatter(futures.loc[wins, x], futures.loc[wins, y], s=20, color=colour(winner), label=f"{winner} wins", zorder=3)
+    (x0, x1), (y0, y1) = limits.get(x, ax.get_xlim()), limits.get(y, ax.get_ylim())
+    ax.add_patch(mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.6, ls="--", color="#333333", zorder=4))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    return fig

@@ -20,7 +20,7 @@ from sim.errors import InputError
 from sim.provenance import PROJECT_ROOT
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
-ORDER = ("reproduce_article", "compare_programs", "scenario", "policy_levers")
+ORDER = ("reproduce_article", "robustness", "compare_programs", "scenario", "policy_levers")  # robustness feeds compare_programs
 NOT_COMPARED = ("report", "provenance")  # timings, paths, commit, versions
 DEFAULT_RTOL = 1e-6  # same code and seeds give the same numbers; this only absorbs float summation order
 
@@ -42,7 +42,8 @@ def committed_reports() -> list[str]:
 def report_parameters(metrics: dict[str, Any]) -> dict[str, Any]:
     """The parameters the committed report was made with (minus its output folder)."""
     parameters = dict(metrics.get("report", {}).get("parameters", {}))
-    parameters.pop("output_dir", None)
+    for where in ("output_dir", "store"):  # where outputs and resumable stores go: reproducing starts from scratch
+        parameters.pop(where, None)
     return parameters
 
 

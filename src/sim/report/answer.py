@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -233,8 +234,11 @@ def signed(value: float, digits: int = 2) -> str:
     return f"{value:+.{digits}f}"
 
 
-def first_screen(a: Analysis) -> str:
-    """The report's opening: for each regime, which program to fund, how sure, its lead and its cost."""
+def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
+    """The report's opening: for each regime, which program to fund, how sure, its lead and its cost.
+
+    `robust` is the robustness report's `leaders` table (reports/robustness/leaders.csv), if there is one.
+    """
     s = a.settings
     period = f"January {_year(s.start_month)} to December {_year(s.end_month)}"
     lines = [
@@ -261,8 +265,36 @@ def first_screen(a: Analysis) -> str:
             f"{yuan(cost['expected'])} yuan ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
             f"{cost['national_expected'] / 1e9:,.1f} billion yuan | {_path(a, point)} |"
         )
-    lines += ["", _value_text(a), "", *_depends(a), "", _intervals_text(a)]
+    lines += ["", _value_text(a), "", *_robust_text(a, robust), *_depends(a), "", _intervals_text(a, robust is not None)]
     return "\n".join(lines)
+
+
+ROBUSTNESS_DIR = Path("reports") / "robustness"
+
+
+def robustness_leaders(folder: Path | str | None = None) -> pd.DataFrame | None:
+    """The committed robustness report's per-regime answer (leaders.csv), or None when it has not been run."""
+    from sim.provenance import PROJECT_ROOT
+
+    path = Path(folder or PROJECT_ROOT / ROBUSTNESS_DIR) / "leaders.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
+    """How the answer holds once every assumption is uncertain (from the robustness report)."""
+    if robust is None:
+        return ["*With every assumption uncertain:* not yet computed (`make report-robustness`).", ""]
+    out = ["**With every assumption uncertain** ([robustness report](../robustness/index.html): every assumption "
+           "parameter sampled over its plausible range, on the same metric):", ""]  # fmt: skip
+    for r in robust.itertuples():
+        decisive = (
+            f"; the assumption that most changes it: `{r.decisive}` ({r.decisive_by})" if isinstance(r.decisive, str) else ""
+        )
+        out.append(
+            f"- *{r.regime}:* {r.leader} is best in {r.p_best_assumptions:.0%} of sampled futures (seeds only: "
+            f"{r.p_best_seeds_only:.0%}); robust (minimax-regret) choice {r.minimax_regret}{decisive}."
+        )
+    return [*out, ""]
 
 
 def _path(a: Analysis, point: int) -> str:
@@ -340,11 +372,12 @@ def _depends(a: Analysis) -> list[str]:
     return out
 
 
-def _intervals_text(a: Analysis) -> str:
+def _intervals_text(a: Analysis, robust: bool = False) -> str:
+    elsewhere = "; the robustness lines above include the assumptions" if robust else ""
     return (
-        f"*Intervals and P(best) cover run-to-run randomness only* ({a.replicates} paired replicates of "
+        f"*The table's intervals and P(best) cover run-to-run randomness only* ({a.replicates} paired replicates of "
         f"{a.n_communities:,} communities on shared seeds), not the uncertainty of the model's assumptions or of the "
-        "article's figures. Cost ranges cover the assumed prices (each cost line between its low and high value, "
+        f"article's figures{elsewhere}. Cost ranges cover the assumed prices (each cost line between its low and high value, "
         "`data/programs.yaml`). **Every input is one policy article's figure that cannot be verified**; results say what "
         "follows if those figures and this model's assumptions hold — scenario exploration, not a forecast."
     )

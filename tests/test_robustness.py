@@ -1,0 +1,129 @@
+"""The robustness analysis's statistics, through the functions the report uses (sim.robustness).
+
+- Sobol: SALib's Saltelli sample of the Ishigami function (a = 7, b = 0.1), whose indices are
+  known analytically (Ishigami & Homma 1990; Saltelli et al. 2008): S1 = 0.314, 0.442, 0 and
+  ST = 0.558, 0.442, 0.244.
+- Morris: the Ishigami function's known structure (x2 enters alone and evenly, so mu is about 0
+  while mu* is large; x3 acts only with x1, so its sigma is large; a dummy input has mu* = 0), and
+  a linear function whose elementary effects are its coefficients times the ranges.
+- PRIM: synthetic futures where a known box decides the outcome.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
+from SALib.test_functions import Ishigami
+
+from sim import robustness
+from sim.errors import InputError
+
+PI = np.pi
+ISHIGAMI = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-PI, PI]] * 3}
+
+
+def test_sobol_indices_match_the_ishigami_function():
+    X = sobol_sample.sample(ISHIGAMI, 2048, calc_second_order=False, seed=1)
+    Y = Ishigami.evaluate(X)
+    ok = np.ones(len(Y), dtype=bool)
+    ok[7] = False  # a failed run: its Saltelli block (rows 5-9) is dropped, the rest still estimate the indices
+    found = robustness.sobol_indices(ISHIGAMI, Y, ok, bootstrap=200, seed=2).set_index("parameter")
+    assert found["blocks"].iloc[0] == 2047
+    np.testing.assert_allclose(found["S1"], [0.314, 0.442, 0.0], atol=0.04)
+    np.testing.assert_allclose(found["ST"], [0.558, 0.442, 0.244], atol=0.04)
+    assert (found["ST_conf"] < 0.1).all()
+
+
+def test_sobol_refuses_when_almost_every_block_failed():
+    X = sobol_sample.sample(ISHIGAMI, 8, calc_second_order=False, seed=1)
+    ok = np.zeros(len(X), dtype=bool)
+    ok[:5] = True
+    with pytest.raises(InputError, match="complete Saltelli blocks"):
+        robustness.sobol_indices(ISHIGAMI, Ishigami.evaluate(X), ok)
+
+
+def test_morris_indices_show_the_ishigami_structure():
+    problem = {"num_vars": 4, "names": ["x1", "x2", "x3", "dummy"], "bounds": [[-PI, PI]] * 4}
+    X = morris_sample.sample(problem, 200, num_levels=4, seed=3)
+    Y = Ishigami.evaluate(X[:, :3])
+    ok = np.ones(len(Y), dtype=bool)
+    ok[12] = False  # one failed run: its trajectory (rows 10-14) is dropped
+    found = robustness.morris_indices(problem, X, Y, ok, levels=4, seed=4).set_index("parameter")
+    assert found["trajectories"].iloc[0] == 199
+    assert found.loc["dummy", "mu_star"] == 0.0 and found.loc["dummy", "sigma"] == 0.0
+    assert min(found.loc[["x1", "x2", "x3"], "mu_star"]) > 1.0
+    assert abs(found.loc["x2", "mu"]) < 0.2 * found.loc["x2", "mu_star"]  # symmetric: effects cancel in mu
+    assert found.loc["x3", "sigma"] > found.loc["x3", "mu_star"]  # acts only through its interaction with x1
+
+
+def test_morris_elementary_effects_of_a_linear_function_are_its_slopes():
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0, 1], [0, 10], [5, 6]]}
+    X = morris_sample.sample(problem, 10, num_levels=4, seed=5)
+    Y = 2 * X[:, 0] - 0.5 * X[:, 1] + 0 * X[:, 2]
+    found = robustness.morris_indices(problem, X, Y, np.ones(len(Y), dtype=bool), levels=4).set_index("parameter")
+    # SALib's elementary effect is the change per unit of the normalised [0, 1] input: slope x range.
+    np.testing.assert_allclose(found["mu"], [2.0, -5.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(found["sigma"], [0.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_prim_finds_a_known_box():
+    rng = np.random.default_rng(6)
+    x = pd.DataFrame(rng.random((600, 4)), columns=["a", "b", "c", "d"])
+    y = ((x["a"] < 0.3) & (x["b"] > 0.6)).to_numpy()
+    pure = robustness.prim_box(x, y, threshold=0.95)  # a pure box is the true one
+    assert set(pure.limits) == {"a", "b"}
+    assert pure.limits["a"][1] == pytest.approx(0.3, abs=0.03) and pure.limits["b"][0] == pytest.approx(0.6, abs=0.03)
+    assert pure.density >= 0.95 and pure.coverage > 0.8
+    loose = robustness.prim_box(x, y, threshold=0.8)  # a lower density buys coverage with the same two restrictions
+    assert set(loose.limits) == {"a", "b"} and loose.density >= 0.8 and loose.coverage >= pure.coverage
+
+
+def test_prim_sentence_names_the_restrictions_in_plain_words():
+    box = robustness.Box({"training_gain": (0.8, 1.2), "mentor_effect": (0.5, 1.0)}, 0.7, 0.9, 0.2)
+    text = box.sentence("P3", "P1", "sustain")
+    assert text.startswith("P3 beats P1 (sustain) when training_gain < 1.2 and mentor_effect > 0.5")
+    assert "coverage 70%" in text and "density 90%" in text
+
+
+def test_variance_shares_separate_parameters_from_noise():
+    rng = np.random.default_rng(7)
+    futures, seeds = 400, 2
+    level = rng.normal(0, 2.0, futures)  # parameter variance 4
+    rows = [{"regime": "sustain", "contrast": "P1-P2", "design_point": i, "replicate": r, "value": level[i] + rng.normal(0, 1.0)}
+            for i in range(futures) for r in range(seeds)]  # fmt: skip
+    found = robustness.variance_shares(pd.DataFrame(rows)).iloc[0]
+    assert found["var_noise"] == pytest.approx(1.0, rel=0.15)
+    assert found["var_parameters"] == pytest.approx(4.0, rel=0.2)
+    assert found["share_parameters"] == pytest.approx(0.8, abs=0.05)
+
+
+def test_regret_and_the_robust_choices_by_hand():
+    scores = pd.DataFrame(
+        [
+            {"regime": "sustain", "program": p, "design_point": i, "replicate": 0, "overall": v}
+            for i, row in enumerate([(3, 2, 0), (3, 2, 0), (0.5, 2, 1)])
+            for p, v in zip(("P1", "P2", "P3"), row, strict=True)
+        ]
+    )
+    table = robustness.regret_table(scores).set_index("program")
+    # Regret in the three futures: P1 0, 0, 1.5; P2 1, 1, 0; P3 3, 3, 1.
+    assert table.loc["P1", "max_regret"] == 1.5 and table.loc["P2", "max_regret"] == 1 and table.loc["P3", "max_regret"] == 3
+    assert table.loc["P1", "expected_score"] == pytest.approx(6.5 / 3) and table["expected_value_choice"].iloc[0] == "P1"
+    assert table["minimax_regret_choice"].iloc[0] == "P2"  # the robust choice differs from the expected-value one
+
+
+def test_every_assumption_is_sampled_and_fitted_ones_are_not():
+    config = robustness.load_config()
+    names = robustness.assumptions(config)
+    assert "investment_half_life_years" in names and "exit_rate_base" not in names and "n_communities" not in names
+    tiny = config.scaled("tiny")
+    assert set(robustness.assumptions(tiny)) == set(tiny.parameters)
+    points = robustness.lhs_points(tiny, robustness.assumptions(tiny))
+    assert len(points) == tiny.samples
+    for name in tiny.parameters:  # a Latin hypercube: one point in each of the `samples` equal slices of each range
+        low, high = robustness.catalogue()[name].range
+        slices = np.floor((np.array([p[name] for p in points]) - low) / (high - low) * tiny.samples)
+        assert sorted(slices.astype(int)) == list(range(tiny.samples)), name
