@@ -721,8 +721,8 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
     lines += [
         "",
         f"*What this covers:* {int((tables['parameters']['role'] == 'assumption').sum())} assumption parameters, each uniform "
-        f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not cover the "
-        "article's figures themselves (they set the state and the calibration targets) or the model's structure. "
+        f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not "
+        "cover the article's figures themselves (they set the state and the calibration targets) or the model's structure. "
         f"{runs:,} runs in {seconds / 60:.0f} min. **Every input is one policy article's figure that cannot be "
         "verified**: scenario exploration, not a forecast.",
     ]
