@@ -40,6 +40,8 @@ def pip_requirements() -> dict[str, SpecifierSet]:
     for line in lines:
         req = Requirement(line)
         name = normalise(req.name)
+        if name == normalise(project["name"]):  # an extra that includes other extras ("cadre-sim[report,dask]")
+            continue
         key = f"{name}[{','.join(sorted(normalise(e) for e in req.extras))}]" if req.extras else name
         for conda_name in CONDA_ALIASES.get(key, (name,)):
             assert conda_name not in found or found[conda_name] == req.specifier, f"{conda_name} listed twice"

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import Config, Target, load_config, moments, simulate_runs
-from sim.parameters import DATA_DIR, default_values
+from sim.parameters import default_values
+from sim.resources import data_file
 from sim.scenario import SCENARIO_DIR
 from sim.simulate import simulate
 
@@ -43,7 +44,7 @@ INITIAL_STATE = {
     "F28": "no_promotion_standard_share",
     "F29": "communities_honour_fund",
 }
-SEED_FIGURES = DATA_DIR / "seed_figures.csv"
+SEED_FIGURES = data_file("seed_figures.csv")
 
 
 def article_values() -> dict[str, float]:

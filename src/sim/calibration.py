@@ -39,12 +39,13 @@ from scipy.optimize import minimize
 
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import DATA_DIR, catalogue
-from sim.provenance import PROJECT_ROOT, provenance
+from sim.parameters import catalogue
+from sim.provenance import provenance
+from sim.resources import data_file, packaged_path, resolve
 from sim.simulate import simulate
 
-CONFIG_FILE = DATA_DIR / "calibration.yaml"
-CALIBRATED_FILE = DATA_DIR / "calibrated.yaml"
+CONFIG_FILE = data_file("calibration.yaml")
+CALIBRATED_FILE = data_file("calibrated.yaml")
 MOMENTS = ("first_year_mean", "ratio", "difference", "level")
 
 
@@ -92,7 +93,7 @@ def load_config(path: Path | str = CONFIG_FILE) -> Config:
             seeds=[int(s) for s in raw["seeds"]],
             n_communities=int(raw["n_communities"]),
             effect_months=tuple(raw["effect_months"]),
-            scenarios={k: PROJECT_ROOT / v for k, v in raw["scenarios"].items()},
+            scenarios={k: packaged_path(v) or resolve(v) for k, v in raw["scenarios"].items()},  # the project's own files
             targets=targets,
             dynamic_parameters=list(raw["dynamic"]["parameters"]),
             dynamic_targets=list(raw["dynamic"]["targets"]),

@@ -9,17 +9,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from sim.errors import InputError, closest
+from sim.resources import data_file
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the project's data/ (editable install)
-CATALOGUE = DATA_DIR / "parameters.yaml"
-CALIBRATED = DATA_DIR / "calibrated.yaml"  # written by `sim calibrate`; replaces some defaults
+DATA_DIR = data_file()  # the installed data/ (sim.resources); new code should call data_file(name)
+CATALOGUE = data_file("parameters.yaml")
+CALIBRATED = data_file("calibrated.yaml")  # written by `sim calibrate`; replaces some defaults
 
 
 @dataclass(frozen=True)

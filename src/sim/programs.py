@@ -17,9 +17,10 @@ from typing import Any
 
 from sim.errors import InputError, closest
 from sim.files import read_yaml
-from sim.parameters import DATA_DIR, spec
+from sim.parameters import spec
+from sim.resources import data_file
 
-PROGRAMS_FILE = DATA_DIR / "programs.yaml"
+PROGRAMS_FILE = data_file("programs.yaml")
 YEAR_LIMITS = (2000, 2100)
 KINDS = ("investment", "recurring")
 BASES = ("community_year", "cadre_year", "central_west_cadre_year")  # what a yuan amount is per

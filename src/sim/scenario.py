@@ -22,8 +22,9 @@ from sim.errors import InputError, closest
 from sim.files import read_yaml
 from sim.parameters import Parameters
 from sim.programs import Program, program
+from sim.resources import data_file, resolve
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+SCENARIO_DIR = data_file("scenarios")
 SCENARIO_FIELDS = {"name", "description", "programs", "parameters"}
 
 
@@ -53,17 +54,23 @@ class Scenario:
         }
 
 
-def scenario_file(name: Path | str) -> Path:
-    """A scenario file: the path itself if it exists, else a scenario name in data/scenarios/ ('talent_foundation')."""
-    path = Path(name)
-    if path.is_file() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+def is_bare_name(entry: Path | str) -> bool:
+    """'baseline' (a name in data/scenarios/) rather than a path such as 'my.yaml' or 'data/scenarios/baseline.yaml'."""
+    text = str(entry)
+    return bool(text) and "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml"))
+
+
+def scenario_file(entry: Path | str, where: str = "scenario") -> Path:
+    """A scenario file: a user's own path first (sim.resources.resolve), else a name in data/scenarios/ ('talent_foundation')."""
+    path = resolve(entry)
+    if path.is_file() or not is_bare_name(entry):
         return path
-    candidate = SCENARIO_DIR / f"{name}.yaml"
+    candidate = data_file("scenarios", f"{entry}.yaml")
     if candidate.is_file():
         return candidate
     known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
     raise InputError(
-        f"scenario '{name}': no such file, and no scenario of that name in data/scenarios/{closest(str(name), known)}; "
+        f"{where} = '{entry}': no such file, and no scenario of that name in data/scenarios/{closest(str(entry), set(known))}; "
         f"known: {', '.join(known)}"
     )
 

@@ -36,7 +36,8 @@ from typing import Any
 from sim.batch.design import Design, build_design
 from sim.errors import InputError, closest
 from sim.files import read_yaml
-from sim.scenario import SCENARIO_DIR, Scenario, _programs, load_scenario
+from sim.resources import resolve
+from sim.scenario import Scenario, _programs, is_bare_name, load_scenario, scenario_file
 
 SPEC_FIELDS = {
     "name",
@@ -113,8 +114,8 @@ class ExperimentSpec:
 
 
 def load_spec(path: Path | str) -> ExperimentSpec:
-    """Read and check an experiment file."""
-    path = Path(path)
+    """Read and check an experiment file (a user's own, or a packaged one such as experiments/compare_programs.yaml)."""
+    path = resolve(path)
     raw = read_yaml(path)
     return spec_from_dict(raw, str(path), path.resolve().parent, path)
 
@@ -230,15 +231,8 @@ def _scenario_file(entry: Any, where: str, base_dir: Path) -> Path:
     """A bare name means data/scenarios/<name>.yaml; anything else is a path (relative to the experiment file)."""
     if not isinstance(entry, str) or not entry:
         raise InputError(f"{where} = {entry!r} must be a scenario name or a path to a scenario file")
-    if "/" not in entry and "\\" not in entry and not entry.endswith((".yaml", ".yml")):
-        path = SCENARIO_DIR / f"{entry}.yaml"
-        if not path.is_file():
-            known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-            raise InputError(
-                f"{where} = '{entry}': no scenario of that name in data/scenarios/{closest(entry, set(known))}; "
-                f"known: {', '.join(known)}"
-            )
-        return path
+    if is_bare_name(entry):
+        return scenario_file(entry, where)
     path = Path(entry).expanduser()
     path = path if path.is_absolute() else base_dir / path
     if not path.is_file():

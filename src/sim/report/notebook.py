@@ -12,37 +12,36 @@ import contextlib
 import io
 import json
 import math
+import os
 import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
+from sim import resources
 from sim.batch import load_results, load_spec, read_manifest, replicate_seeds, run_experiment
 from sim.batch.spec import ExperimentSpec, spec_from_dict
 from sim.errors import InputError
 from sim.figures import condition_code
 from sim.files import read_yaml
-from sim.provenance import PROJECT_ROOT
+from sim.report.monitor import PROGRESS_VARIABLE
+from sim.resources import resolve
 from sim.scenario import scenario_file
 
 
 def project_path(path: Path | str) -> Path:
-    """`path` as given if it exists from here (or is absolute), else relative to the project root."""
-    path = Path(path).expanduser()
-    if path.is_absolute() or path.exists():
-        return path.resolve()
-    return (PROJECT_ROOT / path).resolve()
+    """`path` as given if it exists from here (or is absolute), else the project's own file it names (sim.resources)."""
+    return resolve(path).resolve()
 
 
 def display_path(path: Path | str) -> str:
-    """A path as recorded in outputs: relative to the project root when inside it, so records do not depend on the checkout."""
-    path = project_path(path)
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+    """A path as recorded in outputs ('data/scenarios/baseline.yaml' for the project's own files), independent of the checkout."""
+    return resources.display_path(project_path(path))
 
 
 def experiment(
@@ -73,9 +72,7 @@ def experiment(
 
 def single_scenario(scenario: Path | str, replicates: int, seed: int, n_communities: int | None = None) -> ExperimentSpec:
     """An experiment of one scenario (a file, or a name in data/scenarios/ such as 'innovation_leap'), all months kept."""
-    path = project_path(scenario)
-    if not path.is_file():
-        path = scenario_file(str(scenario))
+    path = scenario_file(scenario, "scenario").resolve()
     if not path.is_file():
         raise InputError(f"scenario = '{scenario}': file not found (looked for {path})")
     raw: dict[str, Any] = {"name": f"scenario_{path.stem}", "scenarios": [str(path)], "replicates": replicates, "seed": seed}
@@ -113,7 +110,7 @@ def run(spec: ExperimentSpec, workers: int | None = None, store: Path | str | No
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sim-report-"))) / spec.name
         else:
             folder = Path(store)
-        log = io.StringIO()  # the quiet progress line goes to stderr; keep it out of notebook outputs
+        log = progress_stream(stack)  # batch progress goes to `sim report`'s log, never into the notebook's outputs
         with contextlib.redirect_stderr(log):
             report = run_experiment(spec, workers=workers, out=folder, quiet=True, resume=folder.exists())
         if report.failed:
@@ -122,6 +119,14 @@ def run(spec: ExperimentSpec, workers: int | None = None, store: Path | str | No
         table = load_results(report.store)
         manifest = read_manifest(report.store)
     return BatchResults(table, manifest, time.perf_counter() - started, report.executor)
+
+
+def progress_stream(stack: contextlib.ExitStack) -> TextIO:
+    """Where a batch in the notebook reports progress: the file `sim report` tails (PROGRESS_VARIABLE), else nowhere."""
+    path = os.environ.get(PROGRESS_VARIABLE)
+    if not path:
+        return io.StringIO()
+    return stack.enter_context(open(path, "a", encoding="utf-8", buffering=1))
 
 
 def conditions(spec: ExperimentSpec) -> pd.DataFrame:
