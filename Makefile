@@ -2,51 +2,72 @@
 #                reports/compare_programs/index.html (baseline, each program, every combination)
 # make test      set up (once) and run the whole test suite, notebooks included (nbval)
 # make compare   a quick plain-text comparison: baseline vs each program vs all three
-# make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario/
+# make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario-<hash>/
+#                (reports/scenario/ itself is the baseline reference)
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
 # make report-robustness  every assumption uncertain (LHS, Morris, Sobol, PRIM, regret) -> reports/robustness/
+# make reports   regenerate every committed reference report in reports/ (the only command that rewrites them)
 # make reproduce regenerate every report from scratch and compare its numbers with the committed ones
 # make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml)
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
 #                (after the model or its calibration changes; then commit them with their outputs)
-# make setup     create .venv with a Python >= 3.12, install the project, register the Jupyter kernel
+# make setup     create .venv with a Python >= 3.12, install exactly the locked packages (requirements.lock)
+#                and the project (editable), register the Jupyter kernel; each step is named as it runs
+# make lock      re-resolve requirements.lock from pyproject.toml (uv pip compile), then `make setup`
 
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 PYTHON ?=
 NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
+.PHONY: setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@py=$$(PYTHON="$(PYTHON)" tools/find-python.sh) || exit 1; \
-	  test -x $(BIN)/python || { echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name cadre-sim --display-name "Python (cadre-sim)" >/dev/null
+$(STAMP): pyproject.toml $(LOCK)
+	@PYTHON="$(PYTHON)" tools/setup.sh $(VENV) $(LOCK)
 	@touch $(STAMP)
 
+# Every extra (dev included), for every platform, with hashes; pip installs it (`make setup`).
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.12 --generate-hashes \
+	  --custom-compile-command "make lock" --quiet -o $(LOCK)
+	@echo "$(LOCK) written; run 'make setup' to install it, then commit it"
+
+# The reference reports committed in reports/<name>/ (`make reproduce` compares with them).
+# `sim report` writes into reports/<name>/ only when the parameters are the reference's; other
+# parameters go to reports/<name>-<hash>/. Only `make reports` (explicit --out) rewrites them.
+REF_COMPARE  := compare_programs -p replicates 30 -p n_communities 100
+REF_SCENARIO := scenario -p scenario data/scenarios/baseline.yaml -p replicates 30
+REF_LEVERS   := policy_levers -p replicates 5 -p n_communities 100
+REF_ARTICLE  := reproduce_article
+REF_ROBUST   := robustness -p scale default -p store results
+
 report: setup
-	$(BIN)/sim report compare_programs -p replicates 30 -p n_communities 100
+	$(BIN)/sim report $(REF_COMPARE)
 
 report-scenario: setup
 	$(BIN)/sim report scenario -p scenario $(SCENARIO) -p replicates 30
 
 report-levers: setup
-	$(BIN)/sim report policy_levers -p replicates 5 -p n_communities 100
+	$(BIN)/sim report $(REF_LEVERS)
 
 report-robustness: setup   # every assumption uncertain: the default analysis (resumable in results/)
-	$(BIN)/sim report robustness -p scale default -p store results
+	$(BIN)/sim report $(REF_ROBUST)
 
 report-article: setup
-	$(BIN)/sim report reproduce_article
+	$(BIN)/sim report $(REF_ARTICLE)
 
-reports: report-robustness report report-scenario report-levers report-article   # regenerate every committed report (robustness first: the main report reads it)
+reports: setup   # regenerate every committed reference report (the only command that rewrites them; robustness first: the main report reads it)
+	$(BIN)/sim report --out reports/robustness $(REF_ROBUST)
+	$(BIN)/sim report --out reports/compare_programs $(REF_COMPARE)
+	$(BIN)/sim report --out reports/scenario $(REF_SCENARIO)
+	$(BIN)/sim report --out reports/policy_levers $(REF_LEVERS)
+	$(BIN)/sim report --out reports/reproduce_article $(REF_ARTICLE)
 
 reproduce: setup   # what an academic runs first: every report from scratch, compared with the committed numbers
 	$(BIN)/sim reproduce

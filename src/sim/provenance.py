@@ -1,30 +1,61 @@
-"""Where a result came from: package and library versions, git commit, parameters, seed."""
+"""Where a result came from: package and library versions, git commit, lock file, parameters, seed.
+
+The commit is read once per process (`git_commit` is cached) and can be handed down: `sim
+report` records it before it writes anything into the tree and passes it to the notebook's
+kernel in the environment variable COMMIT_VARIABLE, so a report made from a clean clone is not
+stamped '+dirty' by its own output files.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import platform
+import re
 import subprocess
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution, distributions, version
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from sim.resources import source_root
+
+COMMIT_VARIABLE = "CADRE_SIM_GIT_COMMIT"
+LOCK_NAME = "requirements.lock"  # written by `make lock` (uv pip compile), installed by `make setup`
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\#]+?))?\s*(?:\\)?\s*$")
 
 
 @cache
 def git_commit() -> str:
-    """The commit of the source tree, with '+dirty' if it has uncommitted changes; 'unknown' outside git."""
+    """The commit of the source tree, with '+dirty' if tracked files changed; the installed commit or 'unknown' elsewhere.
+
+    Order: the value a parent process recorded (COMMIT_VARIABLE), the checkout's `git
+    rev-parse HEAD` (+dirty), the commit pip recorded for a `pip install git+…`, 'unknown'.
+    """
+    handed_down = os.environ.get(COMMIT_VARIABLE)
+    if handed_down:
+        return handed_down
+    root = source_root()
+    if root is None:
+        return _installed_commit() or "unknown"
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
+
+
+def _installed_commit() -> str | None:
+    """The commit in pip's direct_url.json (PEP 610) when installed from a git URL."""
+    try:
+        text = distribution("cadre-sim").read_text("direct_url.json")
+        return json.loads(text)["vcs_info"]["commit_id"] if text else None
+    except (PackageNotFoundError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _version(package: str) -> str:
@@ -34,12 +65,82 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def lock_file() -> Path | None:
+    """The checkout's lock file, or None (an installed wheel has none)."""
+    root = source_root()
+    path = root / LOCK_NAME if root is not None else None
+    return path if path is not None and path.is_file() else None
+
+
+def normalise(name: str) -> str:
+    """A distribution name as PEP 503 compares them: 'PyYAML' and 'pyyaml', 'typing_extensions' and 'typing-extensions'."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_versions(path: Path, environment: dict[str, str] | None = None) -> dict[str, str]:
+    """name -> pinned version for the lines of a lock file whose environment marker holds here."""
+    from packaging.markers import Marker
+
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _PIN.match(line)
+        if match is None:
+            continue
+        name, pinned, marker = match.groups()
+        if marker and not Marker(marker).evaluate(environment):
+            continue
+        pins[normalise(name)] = pinned
+    return pins
+
+
+def installed_versions() -> dict[str, str]:
+    """name -> version of every distribution this interpreter sees, except cadre-sim itself and pip."""
+    found = {}
+    for dist in distributions():
+        name = normalise(dist.metadata["Name"] or "")
+        if name and name not in {"cadre-sim", "pip"}:
+            found.setdefault(name, dist.version)
+    return found
+
+
+def lock_differences(path: Path | None = None) -> dict[str, tuple[str, str]]:
+    """name -> (locked, installed) for every package whose installed version is not the locked one.
+
+    'missing' on either side means not installed, or installed but not in the lock.
+    """
+    path = path or lock_file()
+    if path is None:
+        return {}
+    locked, installed = locked_versions(path), installed_versions()
+    return {
+        name: (locked.get(name, "not locked"), installed.get(name, "missing"))
+        for name in sorted(set(locked) | set(installed))
+        if locked.get(name) != installed.get(name)
+    }
+
+
+@cache
+def lock_record() -> dict[str, Any] | None:
+    """The lock file's name and SHA-256, and whether the installed versions match it (None outside a checkout)."""
+    path = lock_file()
+    if path is None:
+        return None
+    differences = lock_differences(path)
+    return {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "installed_matches": not differences,
+        "differences": {name: f"locked {a}, installed {b}" for name, (a, b) in differences.items()},
+    }
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
-    """A JSON-ready record of versions and commit, plus whatever the caller adds."""
+    """A JSON-ready record of versions, commit and lock file, plus whatever the caller adds."""
     return {
         "package": "cadre-sim",
         "package_version": _version("cadre-sim"),
         "git_commit": git_commit(),
+        "lock": lock_record(),
         "python": platform.python_version(),
         "mesa": _version("mesa"),
         "numpy": _version("numpy"),

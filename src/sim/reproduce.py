@@ -5,6 +5,8 @@ again with the parameters recorded there, into a scratch folder, and every numbe
 new metrics.json is compared with the committed one (relative tolerance `rtol`; strings
 must match exactly). Timings, paths and provenance are not compared. It is what an
 academic runs first: no differences means the numbers in the reports follow from this code.
+It first says whether the installed packages are the locked ones (requirements.lock): other
+versions may give other numbers.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.provenance import PROJECT_ROOT
+from sim.provenance import lock_differences, lock_file
+from sim.resources import reports_dir
 
-REPORTS_DIR = PROJECT_ROOT / "reports"
+REPORTS_DIR = reports_dir()
 ORDER = ("reproduce_article", "robustness", "compare_programs", "scenario", "policy_levers")  # robustness feeds compare_programs
 NOT_COMPARED = ("report", "provenance")  # timings, paths, commit, versions
 DEFAULT_RTOL = 1e-6  # same code and seeds give the same numbers; this only absorbs float summation order
@@ -74,6 +77,22 @@ def compare(report: str, committed: dict[str, Any], reproduced: dict[str, Any], 
     return differences
 
 
+def check_lock(log=print) -> dict[str, tuple[str, str]]:
+    """Say whether the installed versions are the locked ones; return the differences (name -> (locked, installed))."""
+    path = lock_file()
+    if path is None:
+        log("no lock file (requirements.lock) in this installation: versions not checked")
+        return {}
+    differences = lock_differences(path)
+    if not differences:
+        log(f"installed packages match {path.name}")
+        return differences
+    log(f"WARNING: {len(differences)} installed packages differ from {path.name} (numbers may differ; `make setup` reinstalls):")
+    for name, (locked, installed) in differences.items():
+        log(f"  {name}: locked {locked}, installed {installed}")
+    return differences
+
+
 def reproduce(
     names: list[str] | None = None, scratch: Path | str = "build/reproduce", rtol: float = DEFAULT_RTOL, log=print
 ) -> list[Difference]:
@@ -85,6 +104,7 @@ def reproduce(
     for name in names:
         if name not in available:
             raise InputError(f"no committed report '{name}' (reports/{name}/metrics.json); available: {', '.join(available)}")
+    check_lock(log)
     differences = []
     for name in names:
         committed = json.loads((REPORTS_DIR / name / "metrics.json").read_text(encoding="utf-8"))
