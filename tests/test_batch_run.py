@@ -148,3 +148,31 @@ def test_only_then_resume_completes_without_duplicates(tmp_path: Path) -> None:
     table = load_results(tmp_path / "s")
     assert table.groupby("run_id").size().eq(7).all() and table["run_id"].nunique() == 4
     assert os.listdir(tmp_path / "s").count("_manifest.json") == 1
+
+
+def test_plain_progress_lines_come_at_least_every_interval_with_an_eta(monkeypatch) -> None:
+    """Non-interactive logs (CI, a file, a report's notebook) get lines, not a redrawn bar, even when no run finishes."""
+    import io
+
+    from sim.batch import progress as progress_module
+
+    clock = [100.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()  # not a terminal
+    progress = progress_module.Progress("demo", total=10, done=2, stream=stream, every=10.0)
+    assert progress._bar is None and stream.getvalue() == "demo: 10 runs (2 already done)\n"
+    clock[0] += 4
+    progress.update(True)  # 4 s: too soon for a line
+    clock[0] += 6
+    progress.tick()  # 10 s since the last line, nothing finished since: a line anyway
+    clock[0] += 3
+    progress.tick()
+    clock[0] += 7
+    progress.update(False)
+    progress.close()
+    lines = stream.getvalue().splitlines()[1:]
+    assert lines == [
+        "demo: 3/10 runs done, 0 failed, 10 s elapsed, ETA 70 s",
+        "demo: 4/10 runs done, 1 failed, 20 s elapsed, ETA 60 s",
+        "demo: 4/10 runs done, 1 failed, 20 s elapsed, ETA 60 s",
+    ]

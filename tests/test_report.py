@@ -114,3 +114,95 @@ def test_every_notebook_declares_its_parameters_and_output_dir():
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.get("execution_count") for c in code), f"{name}: commit it executed (make notebooks)"
         assert "parameters" in code[0].metadata.get("tags", [])
+
+
+# --- where a report goes, what it may replace, what it records and prints ----------------------
+def test_only_the_references_parameters_write_into_the_reference_folder(tmp_path, monkeypatch):
+    from sim.report import run
+
+    monkeypatch.setattr(run, "reports_dir", lambda: tmp_path)
+    fresh = {"replicates": 30, "workers": None, "output_dir": None}
+    assert run.default_folder("scenario", fresh) == tmp_path / "scenario"  # nothing there yet
+    (tmp_path / "scenario").mkdir()
+    reference = {"replicates": 30, "workers": None, "output_dir": "/elsewhere/reports/scenario"}
+    (tmp_path / "scenario" / "metrics.json").write_text(json.dumps({"report": {"parameters": reference}}), encoding="utf-8")
+    assert run.default_folder("scenario", {**reference, "output_dir": None, "workers": 4}) == tmp_path / "scenario"
+    other = run.default_folder("scenario", {**reference, "replicates": 20})
+    assert other.parent == tmp_path and other.name.startswith("scenario-") and len(other.name) == len("scenario-") + 8
+    assert run.default_folder("scenario", {**reference, "replicates": 20}) == other  # the same parameters, the same folder
+    assert run.default_folder("scenario", {**reference, "replicates": 21}) != other
+
+
+def test_a_report_replaces_only_the_files_an_earlier_report_wrote(tmp_path):
+    from sim.report.run import clear_outputs
+
+    notebook = Path("scenario.ipynb")
+    out = tmp_path / "report"
+    out.mkdir()
+    for name in ("a.png", "scenario.ipynb", "metrics.json"):
+        (out / name).write_text("x", encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps({"report": {"files": ["a.png", "scenario.ipynb"]}}), encoding="utf-8")
+    clear_outputs(out, notebook)
+    assert list(out.iterdir()) == []
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.png").write_text("keep", encoding="utf-8")
+    with pytest.raises(InputError, match=r"holds files `sim report` did not write \(notes.png\)"):
+        clear_outputs(mine, notebook)
+    (mine / "metrics.json").write_text(json.dumps({"report": {"files": ["a.png"]}}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"notes\.png"):
+        clear_outputs(mine, notebook)
+    assert (mine / "notes.png").read_text(encoding="utf-8") == "keep"
+
+
+def test_the_commit_is_recorded_before_anything_is_written_and_handed_to_the_kernel(tmp_path, monkeypatch):
+    """A clean clone's report must not be stamped '+dirty' by its own output files."""
+    from sim.report import run
+
+    out = tmp_path / "out"
+
+    def commit_before_writing() -> str:
+        assert not out.exists(), "the commit must be read before the report writes anything"
+        return "abc123"
+
+    monkeypatch.setattr(run, "git_commit", commit_before_writing)
+    body = (
+        "from pathlib import Path\nfrom sim.provenance import git_commit\nPath(output_dir, 'commit.txt').write_text(git_commit())"
+    )
+    notebook = small_notebook(tmp_path / "commit.ipynb", body)
+    result = run.run_report(str(notebook), {"x": 2}, out=out, kernel="python3")
+    assert (out / "commit.txt").read_text(encoding="utf-8") == "abc123"  # what the kernel recorded
+    assert json.loads(result.metrics.read_text(encoding="utf-8"))["provenance"]["git_commit"] == "abc123"
+
+
+def test_a_failed_report_can_be_rerun_into_the_same_folder(tmp_path):
+    notebook = small_notebook(tmp_path / "failing.ipynb", "raise ValueError('boom')")
+    out = tmp_path / "out"
+    assert sim("report", str(notebook), "--out", str(out)).returncode == 1
+    assert "boom" in json.loads((out / "metrics.json").read_text(encoding="utf-8"))["report"]["failed"]
+    again = sim("report", str(notebook), "--out", str(out))
+    assert again.returncode == 1 and not error_lines(again)[0].startswith("error: --out")
+
+
+def test_the_monitor_echoes_progress_lines_and_a_heartbeat(tmp_path):
+    import io
+    import time
+
+    from sim.report.monitor import Monitor, cells_done
+
+    stream = io.StringIO()
+    executed = tmp_path / "x.ipynb"
+    nb = new_notebook(cells=[new_code_cell("1"), new_code_cell("2"), new_markdown_cell("m")])
+    nb.cells[0].metadata["papermill"] = {"status": "completed"}
+    nbformat.write(nb, executed)
+    assert cells_done(executed) == (1, 2) and cells_done(tmp_path / "missing.ipynb") is None
+    with Monitor("demo", executed, every=0.6, stream=stream) as monitor:
+        with monitor.path.open("a", encoding="utf-8") as progress:
+            progress.write("demo: 3/10 runs done, ETA 7 s\n")
+        time.sleep(2.0)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("demo: running the notebook")
+    assert "  demo: 3/10 runs done, ETA 7 s" in lines
+    beats = [line for line in lines if "s elapsed, cell 1 of 2 done" in line]
+    assert beats, lines  # nothing new for 0.6 s: a heartbeat
+    assert not monitor.path.exists()  # the progress file is removed afterwards

@@ -167,6 +167,7 @@ class _Batch:
                     self._finish(_outcome(future, task), attempt, report, progress)
                     self._flush_if_due()
                 self._flush_if_due()  # also by time, when nothing finished
+                progress.tick()  # a log line at least every 10 s, even when no run finished
             interrupted = False
         finally:
             self._flush()

@@ -1,5 +1,12 @@
 """`sim report NAME`: execute notebooks/NAME.ipynb with papermill into reports/<name>/.
 
+The committed reports in reports/<name>/ are references (`sim reproduce` compares with them),
+so only a run with the same parameters as the reference writes there by default; a run with
+other parameters goes to reports/<name>-<hash of its parameters>/ (not tracked by git), or to
+`--out`. The commit is recorded before anything is written, so a report made from a clean
+checkout is not stamped '+dirty' by its own files. While the notebook runs, its batches'
+progress (done/total, ETA) and a line at least every 10 seconds are printed to stderr.
+
 The output folder gets the executed notebook (NAME.ipynb), index.html (nbconvert's
 HTMLExporter with the code hidden), the figures (PNG) and tables (CSV) the notebook saves
 into its `output_dir` parameter, and metrics.json: the notebook's headline numbers plus the
@@ -14,10 +21,13 @@ ReportFailed with one line naming the cell; the partial notebook is kept (exit 1
 from __future__ import annotations
 
 import ast
+import contextlib
+import hashlib
 import json
+import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -28,13 +38,14 @@ import yaml
 
 from sim.errors import InputError, closest
 from sim.files import read_yaml
-from sim.provenance import PROJECT_ROOT, provenance
+from sim.provenance import COMMIT_VARIABLE, git_commit, provenance
+from sim.report.monitor import PROGRESS_VARIABLE, Monitor
+from sim.resources import display_path, folder, reports_dir
 
-NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
-REPORT_ROOT = Path("reports")
+NOTEBOOK_DIR = folder("notebooks")
 KERNEL = "cadre-sim"  # registered by `make setup` (ipykernel install --sys-prefix)
 SET_BY_REPORT = "output_dir"  # the notebook parameter `sim report` fills in with the output folder
-GENERATED = ("*.png", "*.csv", "*.html", "*.ipynb", "metrics.json")
+NOT_AFFECTING = ("workers",)  # parameters that do not change a report's numbers (any executor gives the same)
 VERSIONED = ("statsmodels", "matplotlib", "papermill", "nbconvert", "ipykernel", "scipy", "pyarrow", "dask")
 
 
@@ -133,14 +144,54 @@ def pick_kernel() -> str:
     return KERNEL if same else "python3"
 
 
-def clear_outputs(out: Path) -> None:
-    """Remove files an earlier report left in `out` (only the kinds a report writes, top level only)."""
-    if not out.is_dir():
+def comparable(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON would record them, without the output folder and what does not change the numbers."""
+    plain = json.loads(json.dumps(dict(parameters), default=str))
+    return {k: v for k, v in plain.items() if k != SET_BY_REPORT and k not in NOT_AFFECTING}
+
+
+def earlier_report(out: Path) -> dict[str, Any] | None:
+    """The `report` record of the metrics.json a finished (or failed) `sim report` left in `out`, if any."""
+    try:
+        record = json.loads((out / "metrics.json").read_text(encoding="utf-8")).get("report")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def default_folder(name: str, effective: Mapping[str, Any]) -> Path:
+    """reports/<name>/ when it holds no report or one made with these parameters; else reports/<name>-<hash>/.
+
+    So regenerating a committed reference (`make reports`) rewrites it, and any other run goes
+    to a folder of its own (ignored by git) instead of overwriting the reference.
+    """
+    reference = reports_dir() / name
+    record = earlier_report(reference)
+    if record is None and not reference.exists():
+        return reference
+    if record is not None and comparable(record.get("parameters", {})) == comparable(effective):
+        return reference
+    digest = hashlib.sha256(json.dumps(comparable(effective), sort_keys=True).encode()).hexdigest()[:8]
+    return reports_dir() / f"{name}-{digest}"
+
+
+def clear_outputs(out: Path, notebook: Path) -> None:
+    """Remove what an earlier report wrote in `out` (the files its metrics.json lists); refuse a folder holding anything else.
+
+    `sim report` never deletes or overwrites a file it did not write.
+    """
+    if not out.is_dir() or not any(out.iterdir()):
         return
-    for pattern in GENERATED:
-        for path in out.glob(pattern):
-            if path.is_file():
-                path.unlink()
+    record = earlier_report(out)
+    ours = set(record.get("files", [])) | {"metrics.json", notebook.name} if record is not None else set()
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
+    if record is None or foreign:
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise InputError(f"--out {out}: it holds files `sim report` did not write ({shown}); choose an empty or new folder")
+    for name in ours:
+        path = out / name
+        if path.is_file():
+            path.unlink()
 
 
 def _cell_name(executed: Path, exec_count: int | None) -> str:
@@ -237,21 +288,34 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def write_metrics(out: Path, notebook: Path, parameters: Mapping[str, Any], started: str, seconds: float, kernel: str) -> Path:
-    """metrics.json: the notebook's own numbers (if it wrote any) plus provenance and the list of outputs."""
+def write_metrics(
+    out: Path,
+    notebook: Path,
+    parameters: Mapping[str, Any],
+    started: str,
+    seconds: float,
+    kernel: str,
+    failed: str | None = None,
+    commit: str | None = None,
+) -> Path:
+    """metrics.json: the notebook's own numbers (if it wrote any) plus provenance and the list of outputs.
+
+    A failed run records its error too, so the next run into the folder knows which files it may replace.
+    """
     path = out / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "metrics.json")
     metrics["report"] = {
-        "notebook": str(notebook.relative_to(PROJECT_ROOT)) if notebook.is_relative_to(PROJECT_ROOT) else str(notebook),
+        "notebook": display_path(notebook),
         "parameters": dict(parameters),
         "started": started,
         "seconds": round(seconds, 1),
         "kernel": kernel,
         "command": " ".join(["sim", *sys.argv[1:]]) if Path(sys.argv[0]).name == "sim" else None,
         "files": files,
+        **({"failed": failed} if failed else {}),
     }
-    metrics["provenance"] = provenance(**_versions())
+    metrics["provenance"] = provenance(**_versions(), **({"git_commit": commit} if commit else {}))
     path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return path
 
@@ -259,14 +323,15 @@ def write_metrics(out: Path, notebook: Path, parameters: Mapping[str, Any], star
 def run_report(
     name: str, parameters: Mapping[str, Any] | None = None, out: Path | str | None = None, kernel: str | None = None
 ) -> ReportResult:
-    """Execute a notebook with parameters into `out` (default reports/<name>/) and write its report files."""
+    """Execute a notebook with parameters into `out` (see `default_folder`) and write its report files."""
     notebook = find_notebook(name)
     parameters = dict(parameters or {})
     declared = declared_parameters(notebook)
     check_parameters(notebook, parameters, declared)
-    out = Path(out if out is not None else REPORT_ROOT / notebook.stem).resolve()
+    commit = git_commit()  # before anything in the tree is written
+    out = Path(out).resolve() if out is not None else default_folder(notebook.stem, {**declared, **parameters}).resolve()
+    clear_outputs(out, notebook)
     out.mkdir(parents=True, exist_ok=True)
-    clear_outputs(out)
     if SET_BY_REPORT in declared:
         parameters[SET_BY_REPORT] = str(out)
     effective = {**declared, **parameters}
@@ -274,13 +339,35 @@ def run_report(
     kernel = kernel or pick_kernel()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
-    execute(notebook, executed, parameters, kernel, Path.cwd())
+    monitor = Monitor(notebook.stem, executed)
+    with monitor, _environment({COMMIT_VARIABLE: commit, PROGRESS_VARIABLE: str(monitor.path)}):
+        try:
+            execute(notebook, executed, parameters, kernel, Path.cwd())
+        except ReportFailed as error:
+            seconds = time.perf_counter() - started
+            write_metrics(out, notebook, effective, started_at, seconds, kernel, failed=str(error), commit=commit)
+            raise
     seconds = time.perf_counter() - started
     title = _title(executed) or notebook.stem
     html = write_html(executed, out / "index.html", title)
-    metrics = write_metrics(out, notebook, effective, started_at, seconds, kernel)
+    metrics = write_metrics(out, notebook, effective, started_at, seconds, kernel, commit=commit)
     files = sorted(p for p in out.iterdir() if p.is_file())
     return ReportResult(notebook.stem, out, executed, html, metrics, seconds, files)
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables set for the kernel papermill starts (it inherits them), restored afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _title(executed: Path) -> str | None:
