@@ -145,3 +145,61 @@ def test_every_output_column_is_documented(out_dir, cli):
     assert present - documented == set(), "columns missing from docs/outputs.md"
     assert present == set(columns()), "the output catalogue (data/outputs.yaml) and the table disagree"
     assert set(DOCUMENTED_COLUMNS) <= documented
+
+
+# --- version, help, file modes, optional dependencies --------------------------------------------
+def test_version_and_help_do_not_import_the_model():
+    """`sim --help` and `sim --version` start without Mesa, pandas or the report tools (measured: README)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from sim.cli import app\n"
+        "r = CliRunner().invoke(app, ['--version']); h = CliRunner().invoke(app, ['run', '--help'])\n"
+        "print(r.stdout.strip())\n"
+        "print(sorted(m for m in ('mesa', 'pandas', 'numpy', 'papermill', 'pyarrow') if m in sys.modules))\n"
+        "print('NAME=VALUE' in h.stdout, 'list[str]' in h.stdout)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"COLUMNS": "200"}, check=True)
+    version, heavy, help_flags = done.stdout.splitlines()
+    from sim import __version__
+
+    assert version == f"cadre-sim {__version__}" and __version__ != "0.0.0"
+    assert heavy == "[]"
+    assert help_flags == "True False"  # --set NAME=VALUE, not <list[str]>
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_out_files_get_the_usual_permissions(out_dir, umask):
+    """Written atomically through mkstemp (mode 0600), but ending as a plainly created file would."""
+    import os
+
+    from sim.output import write_table
+
+    previous = os.umask(umask)
+    try:
+        path = out_dir / f"mode-{umask:o}.csv"
+        write_table(pd.DataFrame({"a": [1]}), path)
+        modes = {p.name: p.stat().st_mode & 0o777 for p in (path, out_dir / f"{path.name}.provenance.json")}
+    finally:
+        os.umask(previous)
+    assert set(modes.values()) == {0o666 & ~umask}, modes
+
+
+def test_a_missing_optional_dependency_is_one_line_exit_2(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "papermill" else real(name, *a))
+    result = invoke_cli(["report", "scenario"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: this command needs the optional dependencies cadre-sim[report] (papermill not installed): "
+        "pip install 'cadre-sim[report]'"
+    )
+
+
+def test_a_scenario_by_name(cli):
+    result = invoke_cli(["run", "baseline", "--seed", "1", "--set", "n_communities=30", "--set", "months=12"])
+    untimed = re.compile(r" in [0-9.]+ s$", re.M)
+    assert untimed.sub("", ok(result)) == untimed.sub("", ok(cli["small"]))

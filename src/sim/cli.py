@@ -1,29 +1,25 @@
 """Command line: `sim run`, `sim compare`, `sim params`, `sim programs`, `sim report`, batch commands.
 
 Bad input of any kind ends with one line on stderr naming what is wrong, and exit code 2.
+Each command imports what it needs when it runs, so `sim --help` and `sim --version` start
+without loading Mesa, pandas or the report tools.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
+from sim import __version__
 from sim.batch import commands as batch_commands
-from sim.columns import column, decision_outcomes
-from sim.compare import compare_programs, format_comparison
 from sim.errors import InputError
-from sim.output import write_table
-from sim.parameters import calibrated_values, catalogue
-from sim.programs import standard_programs
-from sim.scenario import load_scenario, parse_assignment
-from sim.simulate import simulate
 
 app = typer.Typer(
     help="Policy simulator for China's community reserve cadres (社区后备干部). "
@@ -35,8 +31,36 @@ app = typer.Typer(
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", help="Override a parameter, NAME=VALUE (repeatable). See `sim params`."),
+    typer.Option("--set", "-s", metavar="NAME=VALUE", help="Override a parameter (repeatable). See `sim params`."),
 ]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cadre-sim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Policy simulator for China's community reserve cadres (社区后备干部).
+
+    Inputs are one article's unverified figures: results explore scenarios, they do not forecast.
+    """
+
+
+def needs(extra: str, *modules: str) -> None:
+    """Stop with one line if an optional dependency group (pyproject's extras) is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(
+            f"this command needs the optional dependencies cadre-sim[{extra}] ({', '.join(missing)} not installed): "
+            f"pip install 'cadre-sim[{extra}]'"
+        )
 
 
 def fail(message: str) -> None:
@@ -60,6 +84,8 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _overrides(assignments: list[str] | None) -> dict[str, Any]:
+    from sim.scenario import parse_assignment
+
     return dict(parse_assignment(a) for a in assignments or [])
 
 
@@ -72,6 +98,13 @@ def run(
     set_: SetOption = None,
 ) -> None:
     """Run one scenario from one seed and print a short summary."""
+    import pandas as pd
+
+    from sim.columns import column, decision_outcomes
+    from sim.output import write_table
+    from sim.scenario import load_scenario
+    from sim.simulate import simulate
+
     loaded = load_scenario(scenario, _overrides(set_))
     if out is not None:
         write_table(pd.DataFrame(), out, check_only=True)
@@ -102,6 +135,9 @@ def compare(
     set_: SetOption = None,
 ) -> None:
     """Baseline against each program and all three: the report's overall score and each outcome's integrated effect."""
+    from sim.compare import compare_programs, format_comparison
+    from sim.scenario import load_scenario
+
     overrides = _overrides(set_)
     persistence = load_scenario("baseline", overrides).parameters.persistence
     started = time.perf_counter()
@@ -121,6 +157,8 @@ def params(
 
     Values fitted by `sim calibrate` (data/calibrated.yaml) are shown with their prior.
     """
+    from sim.parameters import calibrated_values, catalogue
+
     rows = []
     fitted = calibrated_values()
     for spec in catalogue().values():
@@ -144,6 +182,7 @@ def programs() -> None:
     """The three proposed programs: window, levers (investment or recurring) and every cost line (data/programs.yaml)."""
     from sim.costs import priced_lines
     from sim.parameters import Parameters
+    from sim.programs import standard_programs
 
     status_quo = Parameters()
     for prog in standard_programs().values():
@@ -196,7 +235,10 @@ def calibrate(
 ) -> None:
     """Fit the uncertain mechanism parameters to the article's figures (data/calibration.yaml)."""
     from sim.calibration import fit, load_config, write_calibrated
+    from sim.resources import source_root
 
+    if write and source_root() is None:
+        raise InputError("--write updates data/calibrated.yaml in a source checkout; this installation has none (use --no-write)")
     config = load_config()
     result = fit(config, workers=workers, log=(lambda _: None) if quiet else typer.echo)
     typer.echo(
@@ -266,6 +308,7 @@ def report(
     Notebook parameters: -p NAME VALUE (repeatable, after NAME; VALUE is read as YAML: 30, true, null, text),
     e.g. `sim report scenario -p scenario data/scenarios/innovation_leap.yaml -p replicates 20`.
     """
+    needs("report", "papermill", "nbconvert", "ipykernel", "matplotlib", "statsmodels")
     from sim.report.run import ReportFailed, gather_parameters, run_report
 
     parameters = gather_parameters(params_file, _parameter_pairs(ctx.args))
@@ -295,11 +338,12 @@ def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
 @app.command()
 @friendly
 def reproduce(
-    only: Annotated[list[str] | None, typer.Option("--only", help="Just this report (repeatable).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", metavar="NAME", help="Just this report (repeatable).")] = None,
     scratch: Annotated[Path, typer.Option(help="Where the regenerated reports go.")] = Path("build/reproduce"),
     rtol: Annotated[float, typer.Option(help="Relative tolerance for numbers.")] = 1e-6,
 ) -> None:
     """Regenerate every committed report from scratch and compare its numbers with reports/*/metrics.json."""
+    needs("report", "papermill", "nbconvert", "ipykernel", "matplotlib", "statsmodels")
     from sim.reproduce import reproduce as run_all
 
     started = time.perf_counter()

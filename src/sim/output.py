@@ -47,11 +47,20 @@ def write_table(
         _atomic(path, lambda tmp: pq.write_table(arrow.replace_schema_metadata(metadata), tmp))
 
 
+def umask_mode() -> int:
+    """The mode a plainly created file gets here (0o666 less the umask); mkstemp's own is 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename it over `path` with the usual permissions."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

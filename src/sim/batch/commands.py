@@ -9,10 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
-
-from sim.output import write_table
 
 # The batch modules are imported inside the commands, to keep `sim` quick to start.
 
@@ -25,7 +22,7 @@ def batch(
     resume: Annotated[bool, typer.Option(help="Run only what the store is missing (also retries failed runs).")] = False,
     out: Annotated[Path | None, typer.Option(help="Results folder (default results/<experiment name>).")] = None,
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a progress bar.")] = False,
-    only: Annotated[list[str] | None, typer.Option(help="Run only this run id (repeatable).")] = None,
+    only: Annotated[list[str] | None, typer.Option(metavar="RUN_ID", help="Run only this run id (repeatable).")] = None,
     part_runs: Annotated[int, typer.Option(help="Write a part file every K finished runs...", min=1)] = 50,
     part_seconds: Annotated[float, typer.Option(help="...or every S seconds, whichever comes first.", min=0.001)] = 60.0,
 ) -> None:
@@ -59,8 +56,11 @@ def rerun_command(
     out: Annotated[Path | None, typer.Option(help="Write the run's rows here (.csv or .parquet).")] = None,
 ) -> None:
     """Re-run one run of a batch alone, and check it against the stored rows."""
+    import pandas as pd
+
     from sim.batch.runner import RunFailedError, rerun, stored_run
     from sim.batch.store import read_manifest
+    from sim.output import write_table
 
     if out is not None:
         write_table(pd.DataFrame(), out, check_only=True)
@@ -94,10 +94,13 @@ def summarize_command(
     stats: Annotated[Path | None, typer.Option(help="Write mean/median/p10/p90 per condition, month (.csv/.parquet).")] = None,
 ) -> None:
     """The report's scores against the baseline (every month kept), else end-of-run differences; optionally full tables."""
+    import pandas as pd
+
     from sim.batch.store import load_results, read_manifest
     from sim.batch.summary import default_baseline, format_headline, headline, paired_differences, summarize
     from sim.compare import format_scores
     from sim.decision import settings
+    from sim.output import write_table
 
     for path in (out, stats):
         if path is not None:

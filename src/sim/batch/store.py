@@ -188,13 +188,8 @@ def load_results(path: Path | str, columns: Iterable[str] | None = None) -> pd.D
 
 
 def atomic_write(path: Path, write: Callable[[str], Any]) -> None:
-    """Write `path` atomically (sim.output's temp-file-and-rename), readable by all like an ordinary file."""
-
-    def write_readable(tmp: str) -> None:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-
-    _atomic(path, write_readable)
+    """Write `path` atomically (sim.output's temp-file-and-rename), with the permissions of an ordinary file."""
+    _atomic(path, write)
 
 
 def _now() -> str:
