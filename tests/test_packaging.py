@@ -214,3 +214,23 @@ def test_import_scan_sees_the_core_dependencies():
 def test_every_third_party_import_is_a_declared_dependency():
     """Lazy imports count too: `pip install .` must give a working `sim batch`."""
     assert not undeclared_imports()
+
+
+def test_every_subpackage_of_src_sim_is_listed_for_the_build():
+    """pyproject lists packages explicitly (package-dir maps data/, notebooks/, experiments/): a new one must be added."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src" / "sim").rglob("__init__.py")}
+    listed = set(setuptools["packages"])
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    for folder in ("data", "notebooks", "experiments"):
+        assert setuptools["package-dir"][f"sim.{folder}"] == folder and f"sim.{folder}" in listed
+
+
+def test_citation_file_names_this_version_and_the_source_article():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert citation["cff-version"] == "1.2.0" and citation["version"] == project["version"]
+    assert citation["license"] == project["license"] == "MIT" and (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT")
+    (article,) = citation["references"]
+    assert article["title"] and article["authors"] and "seed_figures.csv" in article["notes"]
+    assert {"message", "title", "authors", "type"} <= set(citation)
