@@ -7,6 +7,29 @@ lock=${2:-requirements.lock}
 bin=$venv/bin
 step() { echo "setup $1/5: $2"; }
 
+# Run a command quietly, with a line every 10 s (elapsed time, packages installed so far) so a log never goes silent.
+with_heartbeat() {
+  local started=$SECONDS site pid status
+  site=$("$bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  "$@" &
+  pid=$!
+  while ! wait_for "$pid" 10; do
+    echo "  ... $((SECONDS - started)) s, $(find "$site" -maxdepth 1 -name '*.dist-info' | wc -l) packages installed so far"
+  done
+  wait "$pid" && status=0 || status=$?
+  return "$status"
+}
+
+# True once process $1 has ended, false after $2 seconds if it still runs.
+wait_for() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 if [ -x "$bin/python" ]; then
   if [ -n "${PYTHON:-}" ]; then
     wanted=$(PYTHON="$PYTHON" tools/find-python.sh) || exit 1
@@ -23,8 +46,8 @@ else
   "$python" -m venv "$venv"
 fi
 
-step 2 "installing the $(grep -c '==' "$lock") locked packages of $lock, hashes checked (about a minute on a fresh clone)"
-"$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$lock"
+step 2 "installing the locked packages of $lock ($(grep -c '==' "$lock") pins for all platforms), hashes checked (1-2 minutes on a fresh clone)"
+with_heartbeat "$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$lock"
 
 step 3 "installing cadre-sim from this checkout (editable: changes to src/ and data/ take effect at once)"
 "$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -348,6 +348,7 @@ def run_report(
             write_metrics(out, notebook, effective, started_at, seconds, kernel, failed=str(error), commit=commit)
             raise
     seconds = time.perf_counter() - started
+    print(f"{notebook.stem}: notebook done in {seconds:.0f} s; writing index.html and metrics.json", file=sys.stderr, flush=True)
     title = _title(executed) or notebook.stem
     html = write_html(executed, out / "index.html", title)
     metrics = write_metrics(out, notebook, effective, started_at, seconds, kernel, commit=commit)
