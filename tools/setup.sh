@@ -7,13 +7,13 @@ lock=${2:-requirements.lock}
 bin=$venv/bin
 step() { echo "setup $1/5: $2"; }
 
-# Run a command quietly, with a line every 10 s (elapsed time, packages installed so far) so a log never goes silent.
+# Run a command quietly, with a line every 9 s (elapsed time, packages installed so far) so a log never goes silent.
 with_heartbeat() {
   local started=$SECONDS site pid status
   site=$("$bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   "$@" &
   pid=$!
-  while ! wait_for "$pid" 10; do
+  while ! wait_for "$pid" 9; do
     echo "  ... $((SECONDS - started)) s, $(find "$site" -maxdepth 1 -name '*.dist-info' | wc -l) packages installed so far"
   done
   wait "$pid" && status=0 || status=$?
