@@ -198,8 +198,11 @@ def test_the_monitor_echoes_progress_lines_and_a_heartbeat(tmp_path):
     assert cells_done(executed) == (1, 2) and cells_done(tmp_path / "missing.ipynb") is None
     with Monitor("demo", executed, every=0.6, stream=stream) as monitor:
         with monitor.path.open("a", encoding="utf-8") as progress:
-            progress.write("demo: 3/10 runs done, ETA 7 s\n")
-        time.sleep(2.0)
+            progress.write("demo: 3/10 runs done")  # half a line: not printed until it is complete
+            progress.flush()
+            time.sleep(0.7)
+            progress.write(", ETA 7 s\n")
+        time.sleep(1.5)
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("demo: running the notebook")
     assert "  demo: 3/10 runs done, ETA 7 s" in lines

@@ -49,10 +49,12 @@ class Monitor:
         self._last = time.monotonic()
 
     def _watch(self) -> None:
+        pending = ""  # a line the kernel has not finished writing yet
         with self.path.open(encoding="utf-8") as lines:
             while True:
                 stopping = self._stop.wait(0.5)
-                for line in lines.readlines():  # complete lines only: the kernel writes line-buffered
+                *complete, pending = (pending + lines.read()).split("\n")
+                for line in complete:
                     self._say(f"  {line.rstrip()}")
                 if stopping:
                     return
