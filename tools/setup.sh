@@ -23,9 +23,9 @@ with_heartbeat() {
 # True once process $1 has ended, false after $2 seconds if it still runs.
 wait_for() {
   local i
-  for ((i = 0; i < $2 * 10; i++)); do
+  for ((i = 0; i < $2 * 4; i++)); do
     kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.1
+    sleep 0.25
   done
   return 1
 }
