@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError
-from sim.parameters import DATA_DIR
+from sim.resources import data_file
 
-OUTPUTS_FILE = DATA_DIR / "outputs.yaml"
+OUTPUTS_FILE = data_file("outputs.yaml")
 FAMILIES = ("pipeline", "capability", "governance", "participation")
 FAMILY_LABELS = {
     "pipeline": ("Pipeline", "人才链条"),

@@ -39,11 +39,11 @@ from sim.columns import FAMILIES, by_family, column
 from sim.costs import line_quantities, line_table
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import DATA_DIR
 from sim.policy import month_index
+from sim.resources import data_file
 from sim.scenario import Scenario
 
-DECISION_FILE = DATA_DIR / "decision.yaml"
+DECISION_FILE = data_file("decision.yaml")
 RUN_KEYS = ("scenario", "design_point", "replicate")
 GROUP = "design_point"  # what conditions are compared within (a persistence regime, a parameter set)
 
