@@ -131,6 +131,10 @@ def test_only_the_references_parameters_write_into_the_reference_folder(tmp_path
     assert other.parent == tmp_path and other.name.startswith("scenario-") and len(other.name) == len("scenario-") + 8
     assert run.default_folder("scenario", {**reference, "replicates": 20}) == other  # the same parameters, the same folder
     assert run.default_folder("scenario", {**reference, "replicates": 21}) != other
+    # A parameter the notebook gained after the reference was made: the same while it keeps its default.
+    declared = {"replicates": 10, "workers": None, "output_dir": None, "discount_rate": None}
+    assert run.default_folder("scenario", {**reference, "discount_rate": None}, declared) == tmp_path / "scenario"
+    assert run.default_folder("scenario", {**reference, "discount_rate": 0.03}, declared) != tmp_path / "scenario"
 
 
 def test_a_report_replaces_only_the_files_an_earlier_report_wrote(tmp_path):

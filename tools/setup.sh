@@ -50,7 +50,9 @@ step 2 "installing the locked packages of $lock ($(grep -c '==' "$lock") pins fo
 with_heartbeat "$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$lock"
 
 step 3 "installing cadre-sim from this checkout (editable: changes to src/ and data/ take effect at once)"
-"$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+log=$(mktemp)
+"$bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>"$log" || { cat "$log" >&2; rm -f "$log"; exit 1; }
+rm -f "$log"  # the build's warnings (an editable install's notice), shown only if it fails
 
 step 4 "removing packages the lock does not list"
 extra=$("$bin/python" -c 'from sim.provenance import lock_differences

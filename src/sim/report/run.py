@@ -159,7 +159,17 @@ def earlier_report(out: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def default_folder(name: str, effective: Mapping[str, Any]) -> Path:
+def same_parameters(recorded: Mapping[str, Any], effective: Mapping[str, Any], declared: Mapping[str, Any]) -> bool:
+    """Whether a run with `effective` parameters reproduces a report recorded with `recorded` ones.
+
+    A parameter the notebook gained after the report was made counts as the same while it keeps
+    its default (the default keeps the old behaviour).
+    """
+    old, new, defaults = comparable(recorded), comparable(effective), comparable(declared)
+    return old == {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
+
+
+def default_folder(name: str, effective: Mapping[str, Any], declared: Mapping[str, Any] | None = None) -> Path:
     """reports/<name>/ when it holds no report or one made with these parameters; else reports/<name>-<hash>/.
 
     So regenerating a committed reference (`make reports`) rewrites it, and any other run goes
@@ -169,7 +179,7 @@ def default_folder(name: str, effective: Mapping[str, Any]) -> Path:
     record = earlier_report(reference)
     if record is None and not reference.exists():
         return reference
-    if record is not None and comparable(record.get("parameters", {})) == comparable(effective):
+    if record is not None and same_parameters(record.get("parameters", {}), effective, declared or {}):
         return reference
     digest = hashlib.sha256(json.dumps(comparable(effective), sort_keys=True).encode()).hexdigest()[:8]
     return reports_dir() / f"{name}-{digest}"
@@ -329,7 +339,8 @@ def run_report(
     declared = declared_parameters(notebook)
     check_parameters(notebook, parameters, declared)
     commit = git_commit()  # before anything in the tree is written
-    out = Path(out).resolve() if out is not None else default_folder(notebook.stem, {**declared, **parameters}).resolve()
+    out = Path(out) if out is not None else default_folder(notebook.stem, {**declared, **parameters}, declared)
+    out = out.resolve()
     clear_outputs(out, notebook)
     out.mkdir(parents=True, exist_ok=True)
     if SET_BY_REPORT in declared:
