@@ -279,6 +279,7 @@ def robustness(
 
     Runs four resumable batch experiments (experiments/robustness.yaml), then writes tidy CSV tables.
     """
+    needs("sensitivity", "SALib", "ema_workbench")
     from sim import robustness as rb
     from sim.output import write_table
 

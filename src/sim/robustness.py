@@ -38,11 +38,11 @@ from sim.columns import decision_outcomes
 from sim.decision import GROUP, Settings
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import DATA_DIR, calibrated_values, catalogue
-from sim.provenance import PROJECT_ROOT
+from sim.parameters import calibrated_values, catalogue
+from sim.resources import data_file, experiment_file, folder, resolve
 
-CONFIG_FILE = PROJECT_ROOT / "experiments" / "robustness.yaml"
-POSTERIOR_FILE = DATA_DIR / "posterior.parquet"
+CONFIG_FILE = experiment_file("robustness.yaml")
+POSTERIOR_FILE = data_file("posterior.parquet")
 PROGRAMS = {"P1": "talent_foundation", "P2": "digital_foundation", "P3": "innovation_leap"}
 CONTRASTS = (("P1", "P2"), ("P1", "P3"), ("P2", "P3"))
 PARTS = ("nominal", "propagation", "screening", "sobol")
@@ -91,8 +91,8 @@ FIELDS = {
 
 
 def load_config(path: Path | str = CONFIG_FILE) -> Config:
-    """Read and check a robustness configuration."""
-    raw = read_yaml(path)
+    """Read and check a robustness configuration (a user's own file, or a packaged one such as experiments/robustness.yaml)."""
+    raw = read_yaml(resolve(path))
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping")
     scales = raw.pop("scales", {}) or {}
@@ -226,7 +226,7 @@ def _spec(config: Config, part: str, programs: Sequence[str], regimes: Sequence[
         raw["design"] = design
     if "baseline" in programs:
         raw["baseline"] = "baseline"
-    return spec_from_dict(raw, f"robustness {part}", PROJECT_ROOT)
+    return spec_from_dict(raw, f"robustness {part}", folder("experiments"))
 
 
 def specs(config: Config, top: Sequence[str] | None = None) -> dict[str, Any]:

@@ -274,9 +274,9 @@ ROBUSTNESS_DIR = Path("reports") / "robustness"
 
 def robustness_leaders(folder: Path | str | None = None) -> pd.DataFrame | None:
     """The committed robustness report's per-regime answer (leaders.csv), or None when it has not been run."""
-    from sim.provenance import PROJECT_ROOT
+    from sim.resources import reports_dir
 
-    path = Path(folder or PROJECT_ROOT / ROBUSTNESS_DIR) / "leaders.csv"
+    path = Path(folder or reports_dir() / ROBUSTNESS_DIR.name) / "leaders.csv"
     return pd.read_csv(path) if path.is_file() else None
 
 
