@@ -37,9 +37,10 @@ import pandas as pd
 import yaml
 from scipy.optimize import minimize
 
+from sim.checks import finite_number, mapping, one_of, shown, text, unknown_fields, whole_number
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import catalogue
+from sim.parameters import catalogue, spec
 from sim.provenance import provenance
 from sim.resources import data_file, packaged_path, resolve
 from sim.simulate import simulate
@@ -80,42 +81,97 @@ class Config:
     source: Path = field(default=CONFIG_FILE)
 
 
+CONFIG_FIELDS = {"seeds", "n_communities", "effect_months", "scenarios", "targets", "dynamic", "index", "tolerance"}
+TARGET_FIELDS = {"moment", "column", "value", "fit"}
+DYNAMIC_FIELDS = {"parameters", "targets", "prior_weight", "max_evaluations"}
+SCENARIO_ROLES = ("baseline", "systematic", "traditional")
+
+
 def load_config(path: Path | str = CONFIG_FILE) -> Config:
-    """Read and check `data/calibration.yaml`."""
+    """Read and check `data/calibration.yaml` with the shared checks (sim.checks): unknown fields, types, ranges."""
     path = Path(path)
-    raw = read_yaml(path)
-    try:
-        targets = {
-            figure: Target(figure, t["moment"], t["column"], float(t["value"]), bool(t["fit"]))
-            for figure, t in raw["targets"].items()
-        }
-        config = Config(
-            seeds=[int(s) for s in raw["seeds"]],
-            n_communities=int(raw["n_communities"]),
-            effect_months=tuple(raw["effect_months"]),
-            scenarios={k: packaged_path(v) or resolve(v) for k, v in raw["scenarios"].items()},  # the project's own files
-            targets=targets,
-            dynamic_parameters=list(raw["dynamic"]["parameters"]),
-            dynamic_targets=list(raw["dynamic"]["targets"]),
-            prior_weight=float(raw["dynamic"]["prior_weight"]),
-            max_evaluations=int(raw["dynamic"]["max_evaluations"]),
-            index_parameters=dict(raw["index"]),
-            tolerance=float(raw["tolerance"]),
-            source=path,
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"{path}: missing or malformed field: {error}") from None
-    specs = catalogue()
-    for name in [*config.dynamic_parameters, *config.index_parameters]:
-        if name not in specs:
-            raise InputError(f"{path}: unknown parameter '{name}'")
-    for t in targets.values():
-        if t.moment not in MOMENTS:
-            raise InputError(f"{path}: target {t.figure} moment '{t.moment}' is not one of {', '.join(MOMENTS)}")
-    for figure in [*config.dynamic_targets, *config.index_parameters.values()]:
-        if figure not in targets:
-            raise InputError(f"{path}: '{figure}' is not among the targets")
+    where = str(path)
+    raw = mapping(read_yaml(path), where, "", "a mapping of calibration settings", empty=False)
+    unknown_fields(raw, CONFIG_FIELDS, where)
+    missing = sorted(CONFIG_FIELDS - set(raw))
+    if missing:
+        raise InputError(f"{where}: missing field(s) {', '.join(missing)}")
+    targets = {str(figure): _target(str(figure), entry, where) for figure, entry in _mapping(raw, "targets", where).items()}
+    dynamic = _mapping(raw, "dynamic", where)
+    unknown_fields(dynamic, DYNAMIC_FIELDS, where, "dynamic.")
+    config = Config(
+        seeds=[whole_number(s, where, f"seeds[{i}]") for i, s in enumerate(_list(raw["seeds"], where, "seeds"))],
+        n_communities=spec("n_communities").check(raw["n_communities"], where),
+        effect_months=_months(raw["effect_months"], where),
+        scenarios=_scenarios(_mapping(raw, "scenarios", where), where),
+        targets=targets,
+        dynamic_parameters=[
+            _parameter(n, where, "dynamic.parameters") for n in _list(dynamic.get("parameters"), where, "dynamic.parameters")
+        ],
+        dynamic_targets=[
+            one_of(f, list(targets), where, "dynamic.targets", "the targets")
+            for f in _list(dynamic.get("targets"), where, "dynamic.targets")
+        ],
+        prior_weight=finite_number(dynamic.get("prior_weight"), where, "dynamic.prior_weight", 0),
+        max_evaluations=whole_number(dynamic.get("max_evaluations"), where, "dynamic.max_evaluations", 1, 100_000),
+        index_parameters={
+            _parameter(name, where, "index"): one_of(figure, list(targets), where, f"index.{name}", "the targets")
+            for name, figure in _mapping(raw, "index", where).items()
+        },
+        tolerance=finite_number(raw["tolerance"], where, "tolerance", 0, 1),
+        source=path,
+    )
     return config
+
+
+def _mapping(raw: Mapping[str, Any], field: str, where: str) -> dict[str, Any]:
+    return mapping(raw.get(field), where, field, "a mapping", empty=False)
+
+
+def _list(value: Any, where: str, field: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: {field} = {shown(value)} must be a non-empty list")
+    return value
+
+
+def _target(figure: str, entry: Any, where: str) -> Target:
+    at = f"targets.{figure}"
+    entry = mapping(entry, where, at, "a mapping with moment, column, value and fit", empty=False)
+    unknown_fields(entry, TARGET_FIELDS, where, f"{at}.")
+    fit = entry.get("fit")
+    if not isinstance(fit, bool):
+        raise InputError(f"{where}: {at}.fit = {shown(fit)} must be true or false")
+    return Target(
+        figure,
+        one_of(entry.get("moment"), MOMENTS, where, f"{at}.moment"),
+        text(entry.get("column"), where, f"{at}.column"),
+        finite_number(entry.get("value"), where, f"{at}.value"),
+        fit,
+    )
+
+
+def _parameter(name: Any, where: str, field: str) -> str:
+    one_of(name, list(catalogue()), where, field, "the parameters")
+    return name
+
+
+def _months(value: Any, where: str) -> tuple[int, int]:
+    months = _list(value, where, "effect_months")
+    if len(months) != 2:
+        raise InputError(f"{where}: effect_months = {shown(value)} must be [first, last]")
+    first, last = (whole_number(m, where, "effect_months", 1, 600) for m in months)
+    if first > last:
+        raise InputError(f"{where}: effect_months = {shown(value)}: the first month is after the last")
+    return first, last
+
+
+def _scenarios(raw: Mapping[str, Any], where: str) -> dict[str, Path]:
+    unknown_fields(raw, SCENARIO_ROLES, where, "scenarios.")
+    missing = [role for role in SCENARIO_ROLES if role not in raw]
+    if missing:
+        raise InputError(f"{where}: scenarios needs {', '.join(missing)} (a scenario file each)")
+    files = {role: text(raw[role], where, f"scenarios.{role}") for role in SCENARIO_ROLES}
+    return {role: packaged_path(value) or resolve(value) for role, value in files.items()}  # the project's own files
 
 
 # --- simulated moments -------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +21,8 @@ import typer
 
 from sim import __version__
 from sim.batch import commands as batch_commands
-from sim.errors import InputError
+from sim.checks import clip
+from sim.errors import InputError, RunError, Terminated
 
 app = typer.Typer(
     help="Policy simulator for China's community reserve cadres (社区后备干部). "
@@ -63,13 +66,15 @@ def needs(extra: str, *modules: str) -> None:
         )
 
 
-def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, cut to a sane length, then exit (2: bad input, 1: a runtime failure)."""
+    typer.echo(f"error: {clip(message)}", err=True)
+    raise typer.Exit(code)
 
 
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn InputError (and a missing file) into a one-line message and exit code 2."""
+    """Turn InputError (and a missing file) into one line and exit 2; RunError and OS errors into one line and exit 1;
+    Ctrl-C and SIGTERM into exit 130 and 143 once the command's `finally` blocks have saved what is done."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -79,8 +84,25 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(error))
         except FileNotFoundError as error:
             fail(f"{error.filename}: file not found")
+        except RunError as error:
+            fail(str(error), 1)
+        except OSError as error:  # a full disk, a folder that became unwritable, ...
+            where = f"{error.filename}: " if error.filename else ""
+            fail(f"{where}{error.strerror or error}; nothing half-written was left; fix that and run again", 1)
+        except (KeyboardInterrupt, Terminated) as error:
+            stopped(error)
 
     return wrapper
+
+
+def stopped(error: BaseException) -> None:
+    """Exit 130 after Ctrl-C, 143 after SIGTERM, ignoring any further signal while exiting (what was finished is
+    saved by then: the commands' `finally` blocks ran)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    terminated = isinstance(error, Terminated)
+    typer.echo("terminated (SIGTERM)" if terminated else "interrupted", err=True)
+    raise typer.Exit(Terminated.exit_code if terminated else 130)
 
 
 def _overrides(assignments: list[str] | None) -> dict[str, Any]:
@@ -368,11 +390,25 @@ app.command("summarize")(friendly(batch_commands.summarize_command))
 
 
 def main() -> None:
+    """The `sim` command: Ctrl-C exits 130 and SIGTERM 143 after `finally` blocks have saved what is done;
+    an unexpected error is one line (exit 1) unless SIM_TRACEBACK=1 asks for the traceback."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, Terminated) as error:  # outside a command (e.g. while importing)
+        try:
+            stopped(error)
+        except typer.Exit as leave:
+            sys.exit(leave.exit_code)
+    except Exception as error:
+        if os.environ.get("SIM_TRACEBACK"):
+            raise
+        typer.echo(f"error: {clip(f'{type(error).__name__}: {error}')} (unexpected; SIM_TRACEBACK=1 shows where)", err=True)
+        sys.exit(1)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.checks import shown, whole_number
+from sim.errors import InputError, RunError
 from sim.model import CadreModel
+from sim.parameters import spec
 from sim.processes.posting import filled_posts
 from sim.scenario import Scenario, load_scenario
 from sim.simulate import build_model
@@ -88,10 +90,21 @@ def national_projection(
     scenario: Scenario | str, seed: int = 0, sample: int = 2000, population: int = NATIONAL_COMMUNITIES
 ) -> pd.DataFrame:
     """Run a sample of `sample` communities and scale it to `population` communities."""
+    low, high = spec("n_communities").allowed
+    whole_number(sample, "", "sample (--sample)", int(low), int(high))
+    whole_number(population, "", "population (--population)", 1)
     scenario = load_scenario(scenario, {"n_communities": sample})
     model = build_model(scenario, seed)
     model.run_for(scenario.parameters.months)
-    return stratified_totals(community_totals(model), population)
+    totals = stratified_totals(community_totals(model), population)
+    numbers = totals[["estimate", "se"]].to_numpy(dtype=float)
+    if not np.isfinite(numbers).all():
+        bad = ", ".join(totals.loc[~np.isfinite(numbers).all(axis=1), "outcome"])
+        raise RunError(
+            f"scenario {scenario.name}, seed {seed}: national totals {bad} are not finite; likely inputs: "
+            f"{', '.join(f'{k}={shown(v)}' for k, v in scenario.parameters.changed().items()) or 'all defaults'}"
+        )
+    return totals
 
 
 def full_totals(scenario: Scenario | str, seed: int, population: int) -> pd.Series:

@@ -7,6 +7,7 @@ checks values against it and hands the model a read-only `Parameters` object.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sim.checks import finite_number, shown
 from sim.errors import InputError, closest
 from sim.resources import data_file
 
@@ -37,6 +39,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     lever: bool = False
     increasing: bool = False
+    weights: bool = False  # a list of relative weights: at least one must be above 0
 
     @property
     def citation(self) -> str:
@@ -46,7 +49,7 @@ class ParamSpec:
     def check(self, value: Any, where: str = "") -> Any:
         """Return `value` converted to this parameter's type, or raise InputError."""
         at = f"{where}: " if where else ""
-        bad = f"{at}parameter '{self.name}' = {value!r}"
+        bad = f"{at}parameter '{self.name}' = {shown(value)}"
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
@@ -58,16 +61,10 @@ class ParamSpec:
                 raise InputError(f"{bad} is not one of: {', '.join(self.choices)}{closest(str(value), set(self.choices))}")
             return value
         if self.type == "list":
-            if not isinstance(value, list | tuple) or not all(_is_number(v) for v in value):
-                raise InputError(f"{bad} must be a list of numbers")
-            if len(value) != len(self.default):
-                raise InputError(f"{bad} must be a list of {len(self.default)} numbers")
-            if self.increasing and sorted(value) != list(value):
-                raise InputError(f"{bad} must be increasing")
-            return tuple(float(v) for v in value)
+            return self._check_list(value, where)
         number = _to_number(value)
-        if number is None:
-            raise InputError(f"{bad} is not a number (expected {self.type})")
+        if number is None or not math.isfinite(number):
+            raise InputError(f"{bad} is not a {'finite ' if number is not None else ''}number (expected {self.type})")
         if self.type == "int":
             if number != int(number):
                 raise InputError(f"{bad} is not a whole number")
@@ -78,6 +75,20 @@ class ParamSpec:
         if not low <= number <= high:
             raise InputError(f"{bad} is out of range: allowed {_fmt(low)} to {_fmt(high)} {self.unit}".rstrip())
         return number
+
+    def _check_list(self, value: Any, where: str) -> tuple[float, ...]:
+        """Every element a finite number within `allowed`; the length, order and weights rules."""
+        bad = f"{where + ': ' if where else ''}parameter '{self.name}' = {shown(value)}"
+        if not isinstance(value, list | tuple) or len(value) != len(self.default):
+            raise InputError(f"{bad} must be a list of {len(self.default)} numbers")
+        low, high = self.allowed or (-math.inf, math.inf)
+        for i, element in enumerate(value):
+            finite_number(element, where, f"parameter '{self.name}'[{i}]", low, high, self.unit.split(" (")[0])
+        if self.increasing and sorted(value) != list(value):
+            raise InputError(f"{bad} must be increasing")
+        if self.weights and not any(v > 0 for v in value):
+            raise InputError(f"{bad}: these are relative weights; at least one must be above 0")
+        return tuple(float(v) for v in value)
 
 
 def _is_number(value: Any) -> bool:
@@ -118,6 +129,7 @@ def catalogue() -> Mapping[str, ParamSpec]:
             choices=tuple(entry.get("choices", ())),
             lever=bool(entry.get("lever", False)),
             increasing=bool(entry.get("increasing", False)),
+            weights=bool(entry.get("weights", False)),
         )
     return MappingProxyType(specs)
 

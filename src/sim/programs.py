@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sim.checks import finite_number, mapping, one_of, shown, unknown_fields
 from sim.errors import InputError, closest
 from sim.files import read_yaml
 from sim.parameters import spec
@@ -92,7 +93,8 @@ def _checked_window(program: Program, where: str) -> Program:
     for bound in ("start", "end"):
         year = getattr(program, bound)
         if not isinstance(year, int) or isinstance(year, bool) or not YEAR_LIMITS[0] <= year <= YEAR_LIMITS[1]:
-            raise InputError(f"{at}program '{program.key}' {bound} = {year!r} is not a year in {YEAR_LIMITS[0]}-{YEAR_LIMITS[1]}")
+            first, last = YEAR_LIMITS
+            raise InputError(f"{at}program '{program.key}' {bound} = {shown(year)} is not a year in {first}-{last}")
     if program.end < program.start:
         raise InputError(f"{at}program '{program.key}' window ends ({program.end}) before it starts ({program.start})")
     return program
@@ -107,8 +109,7 @@ def load_programs(path: Path | str = PROGRAMS_FILE) -> dict[str, Program]:
     programs = {}
     for key, entry in raw.items():
         where = f"{path} [{key}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{where}: expected a mapping")
+        entry = mapping(entry, where, "", "a mapping of program fields", empty=False)
         _check_fields(entry, PROGRAM_FIELDS, where, required=PROGRAM_FIELDS - {"name_zh"})
         levers = entry["levers"] or {}
         if not isinstance(levers, dict):
@@ -130,11 +131,8 @@ def load_programs(path: Path | str = PROGRAMS_FILE) -> dict[str, Program]:
 
 
 def _check_fields(entry: Mapping[str, Any], allowed: set[str], where: str, required: set[str] = frozenset()) -> None:
-    for name in entry:
-        if name not in allowed:
-            raise InputError(
-                f"{where}: unknown field '{name}'{closest(str(name), allowed)}; allowed: {', '.join(sorted(allowed))}"
-            )
+    """Unknown fields (with a suggestion) and missing ones, through the shared checks (sim.checks)."""
+    unknown_fields(entry, allowed, where)
     missing = set(required) - set(entry)
     if missing:
         raise InputError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
@@ -147,9 +145,7 @@ def _setting(lever: str, entry: Any, where: str) -> LeverSetting:
     if not isinstance(entry, dict):
         raise InputError(f"{where}: expected a mapping with value, kind (investment or recurring) and cost")
     _check_fields(entry, LEVER_FIELDS, where, required={"value", "kind", "cost"})
-    kind = entry["kind"]
-    if kind not in KINDS:
-        raise InputError(f"{where}: kind = {kind!r} must be one of: {', '.join(KINDS)}")
+    kind = one_of(entry["kind"], KINDS, where, "kind")
     numeric = param.type in ("float", "int")
     cost = _cost_lines(entry["cost"], f"{where}.cost", numeric)
     maintenance = _cost_lines(entry.get("maintenance"), f"{where}.maintenance", numeric)
@@ -173,9 +169,8 @@ def _cost_line(entry: Any, where: str, numeric_lever: bool) -> CostLine:
     if not isinstance(entry, dict):
         raise InputError(f"{where}: expected a mapping with per, low, central, high and reason")
     _check_fields(entry, COST_FIELDS, where, required={"per", "reason"})
-    if entry["per"] not in BASES:
-        raise InputError(f"{where}: per = {entry['per']!r} must be one of: {', '.join(BASES)}")
-    amount = entry.get("amount", "fixed")
+    one_of(entry["per"], BASES, where, "per")
+    amount = one_of(entry.get("amount", "fixed"), ("fixed", "increment"), where, "amount")
     if amount == "increment":
         if not numeric_lever:
             raise InputError(f"{where}: amount: increment needs a numeric lever")
@@ -185,10 +180,8 @@ def _cost_line(entry: Any, where: str, numeric_lever: bool) -> CostLine:
             )
         times = entry.get("times")
         if times is not None and spec(times, where).range is None:
-            raise InputError(f"{where}: times = {times!r} must be a numeric parameter with a plausible range")
+            raise InputError(f"{where}: times = {shown(times)} must be a numeric parameter with a plausible range")
         return CostLine(entry["per"], str(entry["reason"]), amount="increment", times=times)
-    if amount != "fixed":
-        raise InputError(f"{where}: amount = {amount!r} must be 'fixed' or 'increment'")
     if "times" in entry:
         raise InputError(f"{where}: 'times' applies only to amount: increment")
     values = [_yuan(entry.get(name), f"{where}.{name}") for name in ("low", "central", "high")]
@@ -198,9 +191,7 @@ def _cost_line(entry: Any, where: str, numeric_lever: bool) -> CostLine:
 
 
 def _yuan(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-        raise InputError(f"{where} = {value!r} must be a non-negative number of yuan")
-    return float(value)
+    return finite_number(value, "", where, 0, unit="yuan")
 
 
 @functools.cache

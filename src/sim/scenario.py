@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.checks import mapping, plain_data, shown, text, unknown_fields
 from sim.errors import InputError, closest
 from sim.files import read_yaml
 from sim.parameters import Parameters
@@ -26,6 +27,7 @@ from sim.resources import data_file, resolve
 
 SCENARIO_DIR = data_file("scenarios")
 SCENARIO_FIELDS = {"name", "description", "programs", "parameters"}
+PROGRAM_ENTRY_FIELDS = {"name", "start", "end"}
 
 
 @dataclass(frozen=True)
@@ -80,23 +82,19 @@ def load_scenario(path: Path | str | Scenario, overrides: Mapping[str, Any] | No
     if isinstance(path, Scenario):
         return path.with_parameters(overrides or {})
     path = scenario_file(path)
-    raw = read_yaml(path)
     where = str(path)
+    raw = read_yaml(path)
     if raw is None:
-        raw = {}
+        raise InputError(f"{where}: the file is empty; a scenario needs at least 'name: ...' (alone, it runs the defaults)")
     if not isinstance(raw, dict):
         raise InputError(f"{where}: expected a mapping with fields {', '.join(sorted(SCENARIO_FIELDS))}")
-    for key in raw:
-        if key not in SCENARIO_FIELDS:
-            raise InputError(f"{where}: unknown field '{key}'{closest(str(key), SCENARIO_FIELDS)}")
-    params = raw.get("parameters") or {}
-    if not isinstance(params, dict):
-        raise InputError(f"{where}: 'parameters' must be a mapping of name: value")
+    unknown_fields(raw, SCENARIO_FIELDS, where)
+    params = mapping(raw.get("parameters"), where, "parameters")
     scenario = Scenario(
-        name=str(raw.get("name", path.stem)),
+        name=text(str(raw.get("name", path.stem)), where, "name"),
         parameters=Parameters(params, where),
         programs=_programs(raw.get("programs") or [], where),
-        description=str(raw.get("description", "")),
+        description=str(raw.get("description") or ""),
         source=str(path),
     )
     return scenario.with_parameters(overrides or {})
@@ -104,20 +102,17 @@ def load_scenario(path: Path | str | Scenario, overrides: Mapping[str, Any] | No
 
 def _programs(entries: Any, where: str) -> tuple[Program, ...]:
     if not isinstance(entries, list):
-        raise InputError(f"{where}: 'programs' must be a list of program names or {{name, start, end}}")
+        raise InputError(f"{where}: programs = {shown(entries)} must be a list of program names or {{name, start, end}}")
     chosen = []
-    for entry in entries:
+    for i, entry in enumerate(entries):
         if isinstance(entry, str):
             chosen.append(program(entry, where))
         elif isinstance(entry, dict) and "name" in entry:
-            extra = set(entry) - {"name", "start", "end"}
-            if extra:
-                raise InputError(
-                    f"{where}: program entry has unknown field(s) {', '.join(sorted(extra))}; allowed: name, start, end"
-                )
-            chosen.append(program(str(entry["name"]), where).with_window(entry.get("start"), entry.get("end"), where))
+            unknown_fields(entry, PROGRAM_ENTRY_FIELDS, where, f"programs[{i}].")
+            name = text(entry["name"], where, f"programs[{i}].name")
+            chosen.append(program(name, where).with_window(entry.get("start"), entry.get("end"), where))
         else:
-            raise InputError(f"{where}: program entry {entry!r} must be a name or a mapping with 'name'")
+            raise InputError(f"{where}: programs[{i}] = {shown(entry)} must be a program name or a mapping with 'name'")
     keys = [p.key for p in chosen]
     if len(set(keys)) != len(keys):
         raise InputError(f"{where}: a program is listed twice: {keys}")
@@ -126,13 +121,23 @@ def _programs(entries: Any, where: str) -> tuple[Program, ...]:
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """'name=value' from the command line; the value is read as YAML (numbers, true, lists)."""
+    if "=" not in text:
+        raise InputError(f"--set {shown(text)}: expected name=value")
+    name, value = text.split("=", 1)
+    return name.strip(), parse_yaml_value(value, f"--set {name.strip()}")
+
+
+def parse_yaml_value(text: str, where: str) -> Any:
+    """A command-line value read as YAML into plain data; text that is not valid YAML stays text.
+
+    A '#' that YAML would take for a comment (silently cutting the value) is refused.
+    """
     import yaml
 
-    if "=" not in text:
-        raise InputError(f"--set {text!r}: expected name=value")
-    name, value = text.split("=", 1)
     try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    return name.strip(), parsed
+        parsed = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
+        return text
+    if "#" in text and "#" not in repr(parsed):
+        raise InputError(f"{where} = {shown(text)}: YAML reads ' #' as the start of a comment; quote the value")
+    return plain_data(parsed, where)

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import InputError, closest
+from sim.checks import mapping, one_of, shown, unknown_fields, whole_number
+from sim.errors import InputError
 from sim.parameters import ParamSpec, spec
 
 KINDS = ("list", "grid", "lhs", "sobol", "morris")
@@ -30,6 +31,7 @@ FIELDS = {
     "morris": {"kind", "parameters", "trajectories", "levels", "seed"},
 }
 SAMPLED = ("lhs", "sobol", "morris")
+MAX_POINTS = 1_000_000  # design points; counted before any is computed, so a huge design is refused at once
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,9 @@ def build_design(raw: Any, where: str, default_seed: int) -> Design:
     """Check a `design:` block and compute its points."""
     if raw is None:
         return Design()
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: design must be a mapping with 'kind' ({', '.join(KINDS)}) and its settings")
-    kind = raw.get("kind")
-    if kind not in KINDS:
-        raise InputError(f"{where}: design.kind = {kind!r} is not one of: {', '.join(KINDS)}{closest(str(kind), set(KINDS))}")
-    for key in raw:
-        if key not in FIELDS[kind]:
-            allowed = ", ".join(sorted(FIELDS[kind]))
-            raise InputError(
-                f"{where}: unknown field 'design.{key}' for a {kind} design{closest(str(key), FIELDS[kind])}; allowed: {allowed}"
-            )
+    raw = mapping(raw, where, "design", f"a mapping with 'kind' ({', '.join(KINDS)}) and its settings", empty=False)
+    kind = one_of(raw.get("kind"), KINDS, where, "design.kind")
+    unknown_fields(raw, FIELDS[kind], where, "design.", f"a {kind} design")
     if kind == "list":
         return _list_design(raw, where)
     if kind == "grid":
@@ -83,12 +77,13 @@ def _list_design(raw: Mapping[str, Any], where: str) -> Design:
     points = raw.get("points")
     if not isinstance(points, list) or not points:
         raise InputError(f"{where}: design.points must be a non-empty list of mappings of parameter: value")
+    _count(len(points), where)
     names: tuple[str, ...] | None = None
     checked = []
     for i, point in enumerate(points):
         at = f"{where}: design.points[{i}]"
         if not isinstance(point, dict) or not point:
-            raise InputError(f"{at} = {point!r} must be a non-empty mapping of parameter: value")
+            raise InputError(f"{at} = {shown(point)} must be a non-empty mapping of parameter: value")
         keys = tuple(point)
         if names is None:
             names = keys
@@ -119,16 +114,17 @@ def _grid_design(raw: Mapping[str, Any], where: str) -> Design:
             extra = set(entry) - {"levels", "range"}
             if extra or "levels" not in entry:
                 raise InputError(
-                    f"{at} = {entry!r}: expected a list of values or {{levels: N, range: [low, high]}} (range optional)"
+                    f"{at} = {shown(entry)}: expected a list of values or {{levels: N, range: [low, high]}} (range optional)"
                 )
-            levels = _positive_int(entry["levels"], f"{at}.levels", minimum=2)
+            levels = whole_number(entry["levels"], where, f"design.parameters.{name}.levels", 2, MAX_POINTS)
             low, high = _bounds(param, entry.get("range"), at)
             values = [param.check(_typed(param, v), at) for v in np.linspace(low, high, levels)]
         else:
-            raise InputError(f"{at} = {entry!r}: expected a list of values or {{levels: N, range: [low, high]}}")
+            raise InputError(f"{at} = {shown(entry)}: expected a list of values or {{levels: N, range: [low, high]}}")
         if len(set(map(repr, values))) != len(values):
-            raise InputError(f"{at} = {values}: values repeat")
+            raise InputError(f"{at} = {shown(values)}: values repeat")
         axes[name] = values
+    _count(math.prod(len(v) for v in axes.values()), where)
     names = tuple(axes)
     points = tuple(dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values()))
     return Design("grid", names, points)
@@ -148,20 +144,20 @@ def _sampled_design(kind: str, raw: Mapping[str, Any], where: str, default_seed:
         if param.type not in ("float", "int"):
             raise InputError(f"{at}: a {kind} design can only vary numeric parameters; '{name}' is {param.type}")
         if entry is not None and (not isinstance(entry, dict) or set(entry) - {"range"}):
-            raise InputError(f"{at} = {entry!r}: expected nothing (use the parameter file's range) or {{range: [low, high]}}")
+            expected = "nothing (use the parameter file's range) or {range: [low, high]}"
+            raise InputError(f"{at} = {shown(entry)}: expected {expected}")
         bounds[name] = _bounds(param, (entry or {}).get("range"), at)
         specs[name] = param
     names = tuple(params)
-    seed = raw.get("seed", default_seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"{where}: design.seed = {seed!r} must be a non-negative integer")
+    seed = whole_number(raw.get("seed", default_seed), where, "design.seed")
     settings: dict[str, Any] = {"seed": seed}
     low = np.array([bounds[n][0] for n in names])
     high = np.array([bounds[n][1] for n in names])
     if kind == "lhs":
         from scipy.stats import qmc
 
-        samples = _positive_int(raw.get("samples"), f"{where}: design.samples")
+        samples = whole_number(raw.get("samples"), where, "design.samples", minimum=1)
+        _count(samples, where)
         settings["samples"] = samples
         try:
             sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed))
@@ -172,22 +168,24 @@ def _sampled_design(kind: str, raw: Mapping[str, Any], where: str, default_seed:
     elif kind == "sobol":
         from SALib.sample import sobol
 
-        samples = _positive_int(raw.get("samples"), f"{where}: design.samples")
+        samples = whole_number(raw.get("samples"), where, "design.samples", minimum=1)
         if samples & (samples - 1):
             raise InputError(
                 f"{where}: design.samples = {samples} must be a power of 2 for a Sobol design (e.g. {_pow2(samples)})"
             )
         second = raw.get("second_order", True)
         if not isinstance(second, bool):
-            raise InputError(f"{where}: design.second_order = {second!r} must be true or false")
+            raise InputError(f"{where}: design.second_order = {shown(second)} must be true or false")
+        _count(samples * (2 * len(names) + 2 if second else len(names) + 2), where)
         settings.update(samples=samples, second_order=second)
         problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
         matrix = sobol.sample(problem, samples, calc_second_order=second, seed=seed)
     else:
         from SALib.sample import morris
 
-        trajectories = _positive_int(raw.get("trajectories"), f"{where}: design.trajectories")
-        levels = _positive_int(raw.get("levels", 4), f"{where}: design.levels", minimum=2)
+        trajectories = whole_number(raw.get("trajectories"), where, "design.trajectories", minimum=1)
+        levels = whole_number(raw.get("levels", 4), where, "design.levels", minimum=2, maximum=1000)
+        _count(trajectories * (len(names) + 1), where)
         settings.update(trajectories=trajectories, levels=levels)
         problem = {"num_vars": len(names), "names": list(names), "bounds": [list(bounds[n]) for n in names]}
         matrix = morris.sample(problem, trajectories, num_levels=levels, seed=seed)
@@ -200,7 +198,7 @@ def _sampled_design(kind: str, raw: Mapping[str, Any], where: str, default_seed:
 
 def _param(name: Any, where: str) -> ParamSpec:
     if not isinstance(name, str):
-        raise InputError(f"{where}: parameter name {name!r} must be text")
+        raise InputError(f"{where}: parameter name {shown(name)} must be text")
     return spec(name, where)
 
 
@@ -210,7 +208,7 @@ def _bounds(param: ParamSpec, given: Any, where: str) -> tuple[float, float]:
             raise InputError(f"{where}: '{param.name}' has no range in the parameter file; give range: [low, high]")
         return float(param.range[0]), float(param.range[1])
     if not isinstance(given, list | tuple) or len(given) != 2:
-        raise InputError(f"{where}.range = {given!r} must be [low, high]")
+        raise InputError(f"{where}.range = {shown(given)} must be [low, high]")
     low, high = (param.check(v, f"{where}.range") for v in given)
     if low > high:
         raise InputError(f"{where}.range = {list(given)}: low is above high")
@@ -222,10 +220,10 @@ def _typed(param: ParamSpec, value: float) -> float | int:
     return round(float(value)) if param.type == "int" else float(value)
 
 
-def _positive_int(value: Any, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"{where} = {value!r} must be a whole number of at least {minimum}")
-    return value
+def _count(points: int, where: str) -> None:
+    """Refuse a design of more than MAX_POINTS points before computing any of them."""
+    if points > MAX_POINTS:
+        raise InputError(f"{where}: the design would have {points:,} points; at most {MAX_POINTS:,} are allowed")
 
 
 def _pow2(n: int) -> int:

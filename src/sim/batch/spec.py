@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.batch.design import Design, build_design
+from sim.checks import mapping, one_of, shown, unknown_fields, whole_number
 from sim.errors import InputError, closest
 from sim.files import read_yaml
 from sim.resources import resolve
@@ -54,7 +55,9 @@ SPEC_FIELDS = {
 }
 VARIANT_FIELDS = {"parameters", "programs", "description"}
 OUTPUT_FIELDS = {"months", "columns"}
-NAME = re.compile(r"^[A-Za-z0-9_.]+$")  # names go into run ids and folder names
+# Names go into run ids and folder names: no leading '.', so never '.', '..' or a hidden folder; short enough for any file system.
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]{0,99}$")
+NAME_RULE = "1 to 100 letters, digits, '_' and '.', not starting with '.'"
 
 
 @dataclass(frozen=True)
@@ -124,30 +127,16 @@ def spec_from_dict(raw: Any, where: str, base_dir: Path, path: Path | None = Non
     """Check an experiment given as plain data; relative scenario paths are read from `base_dir`."""
     if not isinstance(raw, dict):
         raise InputError(f"{where}: expected a mapping with fields {', '.join(sorted(SPEC_FIELDS))}")
-    for key in raw:
-        if key not in SPEC_FIELDS:
-            raise InputError(
-                f"{where}: unknown field '{key}'{closest(str(key), SPEC_FIELDS)}; allowed: {', '.join(sorted(SPEC_FIELDS))}"
-            )
+    unknown_fields(raw, SPEC_FIELDS, where)
     name = raw.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise InputError(f"{where}: name = {name!r} must be given, using only letters, digits, '_' and '.'")
-    common = raw.get("parameters") or {}
-    if not isinstance(common, dict):
-        raise InputError(f"{where}: parameters = {common!r} must be a mapping of parameter: value")
+        raise InputError(f"{where}: name = {shown(name)} must be given, using {NAME_RULE}")
+    common = mapping(raw.get("parameters"), where, "parameters", "a mapping of parameter: value")
     scenarios = _scenarios(raw, where, base_dir, common)
     baseline = raw.get("baseline", "baseline" if "baseline" in scenarios else next(iter(scenarios)))
-    if baseline not in scenarios:
-        raise InputError(
-            f"{where}: baseline = {baseline!r} is not one of the scenarios: "
-            f"{', '.join(scenarios)}{closest(str(baseline), set(scenarios))}"
-        )
-    replicates = raw.get("replicates", 1)
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
-        raise InputError(f"{where}: replicates = {replicates!r} must be a whole number of at least 1")
-    seed = raw.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"{where}: seed = {seed!r} must be a non-negative whole number")
+    one_of(baseline, list(scenarios), where, "baseline", "the scenarios")
+    replicates = whole_number(raw.get("replicates", 1), where, "replicates", minimum=1)
+    seed = whole_number(raw.get("seed", 0), where, "seed")
     design = build_design(raw.get("design"), where, seed)
     outputs = _outputs(raw.get("outputs"), where, scenarios, design)
     return ExperimentSpec(
@@ -160,7 +149,7 @@ def spec_from_dict(raw: Any, where: str, base_dir: Path, path: Path | None = Non
         outputs=outputs,
         raw=json.loads(json.dumps(raw, default=str)),
         path=path,
-        description=str(raw.get("description", "")),
+        description=str(raw.get("description") or ""),
     )
 
 
@@ -177,7 +166,7 @@ def _scenarios(raw: Mapping[str, Any], where: str, base_dir: Path, common: Mappi
     if has_list:
         entries = raw["scenarios"]
         if not isinstance(entries, list) or not entries:
-            raise InputError(f"{where}: scenarios = {entries!r} must be a non-empty list of scenario names or files")
+            raise InputError(f"{where}: scenarios = {shown(entries)} must be a non-empty list of scenario names or files")
         chosen: dict[str, Scenario] = {}
         for i, entry in enumerate(entries):
             at = f"{where}: scenarios[{i}]"
@@ -187,32 +176,19 @@ def _scenarios(raw: Mapping[str, Any], where: str, base_dir: Path, common: Mappi
     if "base" not in raw:
         raise InputError(f"{where}: 'variants' needs a 'base' scenario (a name in data/scenarios/ or a file)")
     base = load_scenario(_scenario_file(raw["base"], f"{where}: base", base_dir)).with_parameters(common, at_common)
-    variants = raw["variants"]
-    if not isinstance(variants, dict) or not variants:
-        raise InputError(
-            f"{where}: variants must map each variant name to {{parameters: ..., programs: [...]}} ({{}} for the base as is)"
-        )
+    variants = mapping(raw["variants"], where, "variants", "a mapping of variant name: {parameters: ..., programs: [...]}", False)
     chosen = {}
     for name, variant in variants.items():
         at = f"{where}: variants.{name}"
-        variant = variant or {}
-        if not isinstance(variant, dict):
-            raise InputError(f"{at} = {variant!r} must be a mapping with parameters and/or programs")
-        for key in variant:
-            if key not in VARIANT_FIELDS:
-                raise InputError(
-                    f"{at}: unknown field '{key}'{closest(str(key), VARIANT_FIELDS)}; "
-                    f"allowed: {', '.join(sorted(VARIANT_FIELDS))}"
-                )
-        params = variant.get("parameters") or {}
-        if not isinstance(params, dict):
-            raise InputError(f"{at}.parameters = {params!r} must be a mapping of parameter: value")
+        variant = mapping(variant, where, f"variants.{name}", "a mapping with parameters and/or programs")
+        unknown_fields(variant, VARIANT_FIELDS, where, f"variants.{name}.")
+        params = mapping(variant.get("parameters"), where, f"variants.{name}.parameters", "a mapping of parameter: value")
         programs = _programs(variant["programs"] or [], at) if "programs" in variant else base.programs
         scenario = Scenario(
             str(name),
             base.parameters.replace(params, f"{at}.parameters"),
             programs,
-            str(variant.get("description", "")),
+            str(variant.get("description") or ""),
             base.source,
         )
         _add(chosen, str(name), scenario, at)
@@ -221,7 +197,7 @@ def _scenarios(raw: Mapping[str, Any], where: str, base_dir: Path, common: Mappi
 
 def _add(chosen: dict[str, Scenario], name: str, scenario: Scenario, where: str) -> None:
     if not NAME.match(name):
-        raise InputError(f"{where}: scenario name {name!r} may use only letters, digits, '_' and '.' (it goes into run ids)")
+        raise InputError(f"{where}: scenario name {shown(name)} must use {NAME_RULE} (it goes into run ids)")
     if name in chosen:
         raise InputError(f"{where}: scenario name '{name}' is used twice; names must be unique")
     chosen[name] = scenario
@@ -230,7 +206,7 @@ def _add(chosen: dict[str, Scenario], name: str, scenario: Scenario, where: str)
 def _scenario_file(entry: Any, where: str, base_dir: Path) -> Path:
     """A bare name means data/scenarios/<name>.yaml; anything else is a path (relative to the experiment file)."""
     if not isinstance(entry, str) or not entry:
-        raise InputError(f"{where} = {entry!r} must be a scenario name or a path to a scenario file")
+        raise InputError(f"{where} = {shown(entry)} must be a scenario name or a path to a scenario file")
     if is_bare_name(entry):
         return scenario_file(entry, where)
     path = Path(entry).expanduser()
@@ -246,13 +222,8 @@ def _scenario_file(entry: Any, where: str, base_dir: Path) -> Path:
 def _outputs(raw: Any, where: str, scenarios: Mapping[str, Scenario], design: Design) -> Outputs:
     if raw is None:
         return Outputs()
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: outputs must be a mapping with months and/or columns")
-    for key in raw:
-        if key not in OUTPUT_FIELDS:
-            raise InputError(
-                f"{where}: unknown field 'outputs.{key}'{closest(str(key), OUTPUT_FIELDS)}; allowed: months, columns"
-            )
+    raw = mapping(raw, where, "outputs", "a mapping with months and/or columns")
+    unknown_fields(raw, OUTPUT_FIELDS, where, "outputs.")
     months = raw.get("months", "all")
     if isinstance(months, list):
         horizons = [s.parameters.months for s in scenarios.values()] + [p["months"] for p in design.points if "months" in p]
@@ -260,18 +231,18 @@ def _outputs(raw: Any, where: str, scenarios: Mapping[str, Scenario], design: De
         for m in months:
             if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= horizon:
                 raise InputError(
-                    f"{where}: outputs.months has {m!r}; months must be whole numbers "
+                    f"{where}: outputs.months has {shown(m)}; months must be whole numbers "
                     f"from 0 to {horizon} (the shortest run's horizon)"
                 )
         if len(set(months)) != len(months):
             raise InputError(f"{where}: outputs.months = {months} repeats a month")
         months = tuple(sorted(months))
     elif months not in ("all", "end"):
-        raise InputError(f"{where}: outputs.months = {months!r} must be 'all', 'end' or a list of months (0 = June 2023)")
+        raise InputError(f"{where}: outputs.months = {shown(months)} must be 'all', 'end' or a list of months (0 = June 2023)")
     columns = raw.get("columns")
     if columns is not None:
         if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-            raise InputError(f"{where}: outputs.columns = {columns!r} must be a non-empty list of output column names")
+            raise InputError(f"{where}: outputs.columns = {shown(columns)} must be a non-empty list of output column names")
         known = output_columns()
         for column in columns:
             if known is not None and column not in known:
