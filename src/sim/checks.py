@@ -137,7 +137,7 @@ def plain_data(value: Any, where: str, field: str = "value") -> Any:
             whole = at(where, field) or "the data"
             raise InputError(f"{whole} holds more than {MAX_ITEMS:,} values (YAML aliases expanding?); refused")
         if depth > MAX_DEPTH:
-            raise InputError(f"{at(where, field) or 'the data'} is nested more than {MAX_DEPTH} levels deep; refused")
+            raise InputError(f"{at(where, path) or 'the data'} is nested more than {MAX_DEPTH} levels deep; refused")
         if isinstance(item, dict):
             for key, sub in item.items():
                 if not isinstance(key, str):
@@ -149,7 +149,7 @@ def plain_data(value: Any, where: str, field: str = "value") -> Any:
             raise InputError(f"{at(where, path)} = {shown(item)} must be a finite number")
         elif not isinstance(item, PLAIN_SCALARS):
             raise InputError(
-                f"{at(where, path)} = {shown(item)} is a {type(item).__name__}; only text, numbers, true/false, null "
+                f"{at(where, path)} = {shown(item)} is of type {type(item).__name__}; only text, numbers, true/false, null "
                 "and lists or mappings of them are allowed (quote dates and other values as text)"
             )
     return value

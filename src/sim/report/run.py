@@ -12,10 +12,14 @@ HTMLExporter with the code hidden), the figures (PNG) and tables (CSV) the noteb
 into its `output_dir` parameter, and metrics.json: the notebook's headline numbers plus the
 run's provenance (notebook, parameters, seed, package versions, git commit, timings).
 
-Parameters: `-f file.yaml` (a mapping) and then `-p name value` pairs, each value read as a
-YAML scalar (numbers, booleans, null, strings). Names the notebook does not declare
-(`papermill.inspect_notebook`) are refused (InputError: exit 2). A failing cell raises
-ReportFailed with one line naming the cell; the partial notebook is kept (exit 1).
+Parameters: `-f file.yaml` (a mapping) and then `-p name value` pairs, each value a plain
+YAML scalar (a number, true/false or null) or else the text exactly as given. Only plain data
+is accepted (text, finite numbers, booleans, null, lists and mappings of them): papermill
+writes the values into the notebook as code, so nothing else may reach it. Names the notebook
+does not declare (`papermill.inspect_notebook`), values of another kind than the declared
+default, and scenario or experiment files that do not load are refused up front (InputError:
+exit 2). A failing cell raises ReportFailed with one line naming the cell; the partial
+notebook is kept (exit 1).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -36,8 +41,9 @@ from typing import Any
 
 import yaml
 
+from sim.checks import clip, is_number, plain_data, shown
 from sim.errors import InputError, closest
-from sim.files import read_yaml
+from sim.files import read_text, read_yaml
 from sim.provenance import COMMIT_VARIABLE, git_commit, provenance
 from sim.report.monitor import PROGRESS_VARIABLE, Monitor
 from sim.resources import display_path, folder, reports_dir
@@ -46,6 +52,7 @@ NOTEBOOK_DIR = folder("notebooks")
 KERNEL = "cadre-sim"  # registered by `make setup` (ipykernel install --sys-prefix)
 SET_BY_REPORT = "output_dir"  # the notebook parameter `sim report` fills in with the output folder
 NOT_AFFECTING = ("workers",)  # parameters that do not change a report's numbers (any executor gives the same)
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")  # a notebook name in notebooks/ (no path, no '..')
 VERSIONED = ("statsmodels", "matplotlib", "papermill", "nbconvert", "ipykernel", "scipy", "pyarrow", "dask")
 
 
@@ -71,40 +78,55 @@ def available() -> list[str]:
 
 
 def find_notebook(name: str) -> Path:
-    """notebooks/NAME.ipynb, or a path to a notebook."""
+    """notebooks/NAME.ipynb, or a path to a notebook (NAME.ipynb); checked to be a readable notebook."""
     path = Path(name)
-    if path.suffix == ".ipynb":
+    if path.suffix != ".ipynb":
+        if not NAME.match(name):
+            raise InputError(f"{shown(name)}: a notebook name is letters, digits, '_' and '-' (or give a path ending in .ipynb)")
+        path = NOTEBOOK_DIR / f"{name}.ipynb"
         if not path.is_file():
-            raise InputError(f"{name}: notebook not found")
-        return path.resolve()
-    candidate = NOTEBOOK_DIR / f"{name}.ipynb"
-    if not candidate.is_file():
-        names = available()
-        raise InputError(f"no notebook '{name}' in {NOTEBOOK_DIR}{closest(name, set(names))}; available: {', '.join(names)}")
-    return candidate
+            names = available()
+            raise InputError(f"no notebook '{name}' in {NOTEBOOK_DIR}{closest(name, set(names))}; available: {', '.join(names)}")
+    if not path.is_file():
+        raise InputError(f"{name}: notebook not found")
+    check_notebook(path)
+    return path.resolve()
 
 
-def parse_value(text: str) -> Any:
-    """A `-p` value as a YAML scalar: '30' -> 30, 'true' -> True, 'null' -> None, else the string."""
+def check_notebook(path: Path) -> None:
+    """Refuse a file that is not a Jupyter notebook (empty, not JSON, not nbformat) with one line."""
+    import nbformat
+
+    source = read_text(path, "notebook")
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        nbformat.reads(source, as_version=4)
+    except Exception as error:  # nbformat raises NotJSONError, ValidationError, KeyError, ... on bad input
+        raise InputError(f"{path}: not a Jupyter notebook ({clip(type(error).__name__ + ': ' + str(error), 120)})") from None
+
+
+def parse_value(text: str, name: str = "value") -> Any:
+    """A `-p` value: a plain YAML number, true/false or null ('30' -> 30, 'true' -> True), else the text as given.
+
+    Only those scalars are read as YAML: tags such as `!!binary`, flow lists and maps, and
+    ' #' comments never change a value (text stays exactly what was typed).
+    """
+    tag = yaml.SafeLoader("").resolve(yaml.ScalarNode, text, (True, False))
+    if tag.rsplit(":", 1)[-1] in ("int", "float", "bool", "null"):
+        return plain_data(yaml.safe_load(text), f"-p {name}", "")
+    return text
 
 
 def gather_parameters(params_file: Path | str | None = None, pairs: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
-    """Parameters from a YAML file, then `-p` pairs (which win)."""
+    """Parameters from a YAML file, then `-p` pairs (which win); only plain data (sim.checks.plain_data)."""
     parameters: dict[str, Any] = {}
     if params_file is not None:
-        loaded = read_yaml(params_file)
-        if loaded is None:
-            loaded = {}
+        loaded = read_yaml(params_file, empty={})
         if not isinstance(loaded, dict):
             raise InputError(f"{params_file}: a parameter file must be a mapping of name: value")
-        parameters.update({str(k): v for k, v in loaded.items()})
+        parameters.update(loaded)
     for name, value in pairs:
-        parameters[name] = parse_value(value)
-    return parameters
+        parameters[name] = parse_value(value, name)
+    return plain_data(parameters, str(params_file or "-p"), "")
 
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
@@ -122,7 +144,8 @@ def declared_parameters(notebook: Path) -> dict[str, Any]:
 
 
 def check_parameters(notebook: Path, parameters: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
-    for name in parameters:
+    """Refuse names the notebook does not declare, the folder parameter, and values of another kind than the default."""
+    for name, value in parameters.items():
         if name == SET_BY_REPORT and name in declared:
             raise InputError(f"parameter '{name}' is set by `sim report`; choose the folder with --out")
         if name not in declared:
@@ -130,6 +153,50 @@ def check_parameters(notebook: Path, parameters: Mapping[str, Any], declared: Ma
                 f"unknown parameter '{name}' for {notebook.name}{closest(name, set(declared))}; "
                 f"its parameters: {', '.join(n for n in declared if n != SET_BY_REPORT)}"
             )
+        _check_kind(name, value, declared[name])
+
+
+def _check_kind(name: str, value: Any, default: Any) -> None:
+    """A value of the default's kind: numbers stay numbers (or null), text stays text; a None default takes anything."""
+    if default is None or value is None:
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int | float):
+        ok, kind = is_number(value), "a number (or null)"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "text"
+    else:
+        return
+    if not ok:
+        raise InputError(f"parameter '{name}' = {shown(value)} must be {kind} (its default is {shown(default)})")
+
+
+def check_inputs(parameters: Mapping[str, Any]) -> None:
+    """Load the scenario or experiment file a report is given, as its notebook will, so a missing or bad
+    file is refused before anything runs (exit 2) rather than failing inside a cell."""
+    from sim.scenario import load_scenario, scenario_file
+
+    if isinstance(parameters.get("scenario"), str):
+        load_scenario(scenario_file(parameters["scenario"], "scenario"))
+    if isinstance(parameters.get("experiment"), str):
+        from sim.batch.spec import load_spec
+        from sim.report.notebook import project_path
+
+        load_spec(project_path(parameters["experiment"]))
+
+
+def make_folder(out: Path) -> None:
+    """Create the output folder (and its parents), refusing one this process cannot create files in."""
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".sim-write-check.", dir=out)
+    except OSError as error:
+        raise InputError(f"--out {out}: cannot write there: {error.strerror or error}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def pick_kernel() -> str:
@@ -190,6 +257,8 @@ def clear_outputs(out: Path, notebook: Path) -> None:
 
     `sim report` never deletes or overwrites a file it did not write.
     """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file, not a folder")
     if not out.is_dir() or not any(out.iterdir()):
         return
     record = earlier_report(out)
@@ -335,14 +404,15 @@ def run_report(
 ) -> ReportResult:
     """Execute a notebook with parameters into `out` (see `default_folder`) and write its report files."""
     notebook = find_notebook(name)
-    parameters = dict(parameters or {})
+    parameters = plain_data(dict(parameters or {}), "parameters", "")
     declared = declared_parameters(notebook)
     check_parameters(notebook, parameters, declared)
+    check_inputs({**declared, **parameters})
     commit = git_commit()  # before anything in the tree is written
     out = Path(out) if out is not None else default_folder(notebook.stem, {**declared, **parameters}, declared)
     out = out.resolve()
     clear_outputs(out, notebook)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     if SET_BY_REPORT in declared:
         parameters[SET_BY_REPORT] = str(out)
     effective = {**declared, **parameters}
