@@ -1,7 +1,8 @@
 """The batch commands of the CLI: `sim batch`, `sim rerun`, `sim summarize`.
 
 Plain typer-annotated functions; sim.cli registers them (wrapped in its `friendly`, so bad
-input ends with one 'error: ...' line and exit code 2). A batch with failed runs exits 1.
+input ends with one 'error: ...' line and exit code 2). A batch with failed runs, or one that
+could not go on (a full disk, a lost Dask cluster), exits 1; Ctrl-C 130; SIGTERM 143.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ def batch(
     only: Annotated[list[str] | None, typer.Option(metavar="RUN_ID", help="Run only this run id (repeatable).")] = None,
     part_runs: Annotated[int, typer.Option(help="Write a part file every K finished runs...", min=1)] = 50,
     part_seconds: Annotated[float, typer.Option(help="...or every S seconds, whichever comes first.", min=0.001)] = 60.0,
+    allow_large: Annotated[
+        bool, typer.Option(help="Confirm a batch beyond the size limits (100,000 runs or 24 hours; docs/batch.md).")
+    ] = False,
+    dask_patience: Annotated[
+        float, typer.Option(help="Seconds a Dask cluster may be unreachable or without workers before the batch stops.")
+    ] = 60.0,
 ) -> None:
     """Run an experiment (scenarios x design points x replicates) into a resumable Parquet store."""
     from sim.batch.runner import run_experiment
@@ -40,6 +47,8 @@ def batch(
         only=only,
         part_runs=part_runs,
         part_seconds=part_seconds,
+        allow_large=allow_large,
+        dask_patience=dask_patience,
     )
     typer.echo(str(report))
     if report.failed:

@@ -7,21 +7,28 @@ code path. Results do not depend on the executor: a run is a pure function of it
 - processes (`workers=N`, default os.cpu_count()): a ProcessPoolExecutor started with
   'forkserver' (a clean, single-threaded parent even after pyarrow or a notebook started
   threads), preloaded with the simulator so workers start fast. Workers ignore Ctrl-C; the
-  parent stops them. Each worker is replaced after RECYCLE_AFTER runs (bounded memory even
+  parent stops them (on an interruption, at once: runs in progress are abandoned, to be run
+  again on --resume). Each worker watches the batch process and exits as soon as it is gone,
+  even after a SIGKILL. Each worker is replaced after RECYCLE_AFTER runs (bounded memory even
   if a run leaks). If a worker process dies, the pool is rebuilt and its runs retried.
 - Dask (`scheduler="tcp://host:8786"` or `dask_local=N`): `Client.get_executor(pure=False,
   retries=k)`, so a run whose worker dies is retried elsewhere. A local cluster listens on
-  127.0.0.1 only and has no dashboard.
+  127.0.0.1 only and has no dashboard. `problem()` reports a lost scheduler or a cluster
+  without workers, which the runner turns into an error after a set time.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from sim.batch.limits import check_workers
 from sim.batch.runs import RunResult, RunTask, execute
 from sim.errors import InputError
 
@@ -44,8 +51,12 @@ class Backend:
     def restart(self) -> None:
         """Replace broken workers (only the process pool needs it)."""
 
+    def problem(self) -> str | None:
+        """Why no run can make progress right now (a lost Dask scheduler, no workers), or None."""
+        return None
+
     def close(self, cancel: bool = False) -> None:
-        """Stop workers; with `cancel`, drop runs that have not started."""
+        """Stop workers; with `cancel`, stop at once and drop runs not yet finished."""
 
 
 class ProcessBackend(Backend):
@@ -61,7 +72,11 @@ class ProcessBackend(Backend):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sim.batch.runs", "sim.simulate"])
         return ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=context, initializer=_ignore_interrupts, max_tasks_per_child=RECYCLE_AFTER
+            max_workers=self._workers,
+            mp_context=context,
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
+            max_tasks_per_child=RECYCLE_AFTER,
         )
 
     def submit(self, task: RunTask) -> Future[RunResult]:
@@ -72,7 +87,19 @@ class ProcessBackend(Backend):
         self._pool = self._start()
 
     def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())  # CPython keeps them here
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        deadline = time.monotonic() + 5
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1)
 
 
 class DaskBackend(Backend):
@@ -99,15 +126,26 @@ class DaskBackend(Backend):
         threads = sum(self._client.nthreads().values())
         self.slots = max(2, threads)
         self._executor = self._client.get_executor(pure=False, retries=retries)
+        self._address = scheduler or "LocalCluster"
+
+    def problem(self) -> str | None:
+        status = self._client.status
+        if status != "running":
+            return f"lost the connection to the Dask scheduler at {self._address} (client {status})"
+        try:
+            workers = len(self._client.scheduler_info(n_workers=-1).get("workers", {}))
+        except OSError:
+            return f"cannot reach the Dask scheduler at {self._address}"
+        return None if workers else f"the Dask scheduler at {self._address} has no workers"
 
     def submit(self, task: RunTask) -> Future[RunResult]:
         return self._executor.submit(execute, task)
 
     def close(self, cancel: bool = False) -> None:
         self._executor.shutdown(wait=not cancel)
-        self._client.close()
+        self._client.close(timeout=10 if cancel else None)
         if self._cluster is not None:
-            self._cluster.close()
+            self._cluster.close(timeout=10)
 
 
 def check_options(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None) -> None:
@@ -122,8 +160,7 @@ def check_options(workers: int | None = None, scheduler: str | None = None, dask
             f"{' and '.join(chosen)}: choose one way to run (local processes, a Dask scheduler, or a local Dask cluster)"
         )
     for option, value in (("--workers", workers), ("--dask-local", dask_local)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InputError(f"{option} = {value!r} must be a whole number of at least 1")
+        check_workers(option, value)
 
 
 def open_backend(
@@ -139,5 +176,31 @@ def open_backend(
     return Backend() if workers == 1 else ProcessBackend(workers)
 
 
-def _ignore_interrupts() -> None:
+def _worker_start(parent: int) -> None:
+    """In each local worker: leave Ctrl-C to the batch process, and exit as soon as the batch process is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-batch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """Wait for process `parent` to end (a pidfd on Linux; polling elsewhere), then end this process."""
+    try:
+        fd = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while _alive(parent):
+            time.sleep(1.0)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -8,14 +8,24 @@ Runs are submitted a few at a time (never the whole plan), their kept rows buffe
 written as a part file every `part_runs` runs, `part_rows` rows or `part_seconds` seconds,
 whichever comes first, so memory stays flat however many runs there are. A failing run is
 recorded (error and traceback in the manifest) and the batch goes on.
+
+Sizes are estimated before anything is planned (sim.batch.limits). While the batch runs,
+Ctrl-C (SIGINT) and SIGTERM stop it the same way: the finished runs are written as a part
+file, the manifest is written, worker processes are ended at once, and the signal is
+re-raised (KeyboardInterrupt, or sim.errors.Terminated); further signals while that happens
+are ignored, so saving cannot be cut short. A Dask cluster that loses its scheduler or has no
+workers for `dask_patience` seconds ends the batch the same way, with a RunError.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,11 +37,13 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.batch.executors import Backend, check_options, open_backend
+from sim.batch.limits import check_size, cores
 from sim.batch.progress import Progress
 from sim.batch.runs import RunResult, RunTask, execute, plan_runs, select_runs
 from sim.batch.spec import ExperimentSpec, changes, load_spec, spec_from_dict
-from sim.batch.store import ResultStore, load_results, read_manifest
-from sim.errors import InputError
+from sim.batch.store import ResultStore, load_results, read_manifest, store_schema
+from sim.checks import finite_number, whole_number
+from sim.errors import InputError, RunError, Terminated
 from sim.provenance import provenance
 
 DEFAULT_ROOT = Path("results")
@@ -79,38 +91,78 @@ def run_experiment(
     part_rows: int = 200_000,
     part_seconds: float = 60.0,
     retries: int = 2,
+    allow_large: bool = False,
+    dask_patience: float = 60.0,
 ) -> BatchReport:
     """Run the experiment's missing runs into its store (results/<name>/ unless `out`).
 
     Executors: `workers` local processes (default: all cores; 1 runs in this process),
     `scheduler` an existing Dask scheduler's address, or `dask_local` workers of a new
-    LocalCluster. Without `resume`, an existing non-empty store is refused.
+    LocalCluster. Without `resume`, an existing non-empty store is refused. A batch beyond
+    the size limits (sim.batch.limits) needs `allow_large`.
     """
     spec = spec if isinstance(spec, ExperimentSpec) else load_spec(spec)
-    for option, value in (("part_runs", part_runs), ("part_rows", part_rows), ("retries", retries + 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{option} = {value!r} must be a positive whole number")
+    whole_number(part_runs, "", "part_runs (--part-runs)", 1)
+    whole_number(part_rows, "", "part_rows", 1)
+    whole_number(retries, "", "retries", 0)
+    finite_number(part_seconds, "", "part_seconds (--part-seconds)", 0.001)
+    finite_number(dask_patience, "", "dask_patience (--dask-patience)", 1)
+    check_options(workers, scheduler, dask_local)
+    check_size(spec, None if scheduler else dask_local or workers or cores(), allow_large)
     tasks = plan_runs(spec)
     selected = select_runs(tasks, only)
-    if isinstance(part_seconds, bool) or not isinstance(part_seconds, int | float) or part_seconds <= 0:
-        raise InputError(f"part_seconds = {part_seconds!r} must be a positive number of seconds")
-    check_options(workers, scheduler, dask_local)
     store = ResultStore.open(Path(out) if out is not None else DEFAULT_ROOT / spec.name, spec, resume)
     try:
+        for warning in store.warnings:
+            print(warning, file=sys.stderr, flush=True)
         batch = _Batch(spec, tasks, store, quiet, part_runs, part_rows, part_seconds, retries)
+        batch.patience = float(dask_patience)
         todo = [t for t in selected if t.run_id not in store.done]
         report = BatchReport(spec.name, store.path, len(selected), len(selected) - len(todo), 0)
         batch.session["only"] = list(dict.fromkeys(only)) if only else None
+        backend = open_backend(workers, scheduler, dask_local, retries) if todo else None
+        report.executor = batch.session["executor"] = backend.name if backend else "nothing to run"
         batch.write_manifest()
-        if todo:
-            backend = open_backend(workers, scheduler, dask_local, retries)
-            report.executor = batch.session["executor"] = backend.name
+        if backend is not None:
             batch.run(todo, backend, report)
-        else:
-            report.executor = "nothing to run"
         return report
+    except BaseException:
+        store.abandon()  # removes what this call created, if it wrote no part file
+        raise
     finally:
         store.close()
+
+
+class _Signals:
+    """While a batch runs: SIGTERM raises Terminated and Ctrl-C KeyboardInterrupt, and from the first of them on,
+    both are only noted, so that saving the finished runs cannot be interrupted (the cause of a hang on a second
+    Ctrl-C). Only in the main thread, and SIGINT only where Python's own handler is installed."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.previous: dict[int, Any] = {}
+        self.stopping = False
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            self._install(signal.SIGTERM)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._install(signal.SIGINT)
+        return self
+
+    def _install(self, signum: int) -> None:
+        self.previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stopping:
+            self.log("already stopping: saving the finished runs first")
+            return
+        self.stopping = True
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 class _Batch:
@@ -136,49 +188,87 @@ class _Batch:
         self.buffer: list[RunResult] = []
         self.rows = 0
         self.last_flush = time.monotonic()
+        self.patience = 60.0  # seconds a Dask cluster may be unusable before the batch ends
 
     def run(self, todo: list[RunTask], backend: Backend, report: BatchReport) -> None:
+        """Run `todo` on `backend`; whatever stops it (the end, a signal, an error), finished runs are saved first."""
         started = time.monotonic()
         progress = Progress(self.spec.name, report.total, report.already_done, self.quiet)
         self._warn_if_code_changed(progress)
+        stopped: BaseException | None = None
+        try:
+            with _Signals(progress.log) as signals:
+                try:
+                    self._loop(todo, backend, report, progress)
+                except BaseException as error:
+                    signals.stopping = True  # from here on, signals are only noted
+                    stopped = error
+                    raise
+                finally:
+                    self._close_session(backend, stopped, report, progress, started)
+        except OSError as error:  # a full disk, a folder that became unwritable: one line, exit 1
+            raise RunError(
+                f"cannot write to {self.store.path}: {error.strerror or error}; {len(self.store.done)} runs are saved in "
+                f"its part files, {len(self.buffer)} finished since were not: free space, then run the batch again with --resume"
+            ) from None
+
+    def _loop(self, todo: list[RunTask], backend: Backend, report: BatchReport, progress: Progress) -> None:
         queue: deque[tuple[RunTask, int]] = deque((t, 1) for t in todo)
         inflight: dict[Future[RunResult], tuple[RunTask, int]] = {}
-        interrupted = True
-        try:
-            while queue or inflight:
-                while queue and len(inflight) < 2 * backend.slots:
-                    task, attempt = queue.popleft()
-                    inflight[backend.submit(task)] = (task, attempt)
-                done, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
-                broken = [f for f in done if isinstance(_error(f), BrokenExecutor)]
-                if broken:  # a worker process died: the whole pool is gone; retry what it held
-                    for future in list(inflight):
-                        task, attempt = inflight.pop(future)
-                        if future.done() and _error(future) is None:
-                            self._finish(future.result(), attempt, report, progress)
-                        elif attempt <= self.retries:
-                            queue.appendleft((task, attempt + 1))
-                        else:
-                            self._finish(_lost(task, attempt), attempt, report, progress)
-                    backend.restart()
+        health = _Health(backend, self.patience, progress, self)
+        while queue or inflight:
+            while queue and len(inflight) < 2 * backend.slots:
+                task, attempt = queue.popleft()
+                inflight[backend.submit(task)] = (task, attempt)
+            done, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
+            health.check()
+            if any(isinstance(_error(f), BrokenExecutor) for f in done):  # a worker process died: the pool is gone
+                self._retry_broken(inflight, queue, report, progress)
+                backend.restart()
+                continue
+            for future in done:
+                task, attempt = inflight.pop(future)
+                if _error(future) is not None and backend.problem() is not None:
+                    queue.appendleft((task, attempt))  # the executor failed, not the run: run it again later
                     continue
-                for future in done:
-                    task, attempt = inflight.pop(future)
-                    self._finish(_outcome(future, task), attempt, report, progress)
-                    self._flush_if_due()
-                self._flush_if_due()  # also by time, when nothing finished
-                progress.tick()  # a log line at least every 10 s, even when no run finished
-            interrupted = False
-        finally:
-            self._flush()
-            self.session["ended"] = _now()
-            self.session["interrupted"] = interrupted
-            self.write_manifest()
-            backend.close(cancel=interrupted)
-            progress.close()
-            report.elapsed = time.monotonic() - started
-            if interrupted:
-                progress.log(f"stopped: {report.finished} runs saved in {self.store.path}; add --resume to finish the batch")
+                self._finish(_outcome(future, task), attempt, report, progress)
+                self._flush_if_due()
+            self._flush_if_due()  # also by time, when nothing finished
+            progress.tick()  # a log line at least every 10 s, even when no run finished
+
+    def _retry_broken(self, inflight: dict, queue: deque, report: BatchReport, progress: Progress) -> None:
+        for future in list(inflight):
+            task, attempt = inflight.pop(future)
+            if future.done() and _error(future) is None:
+                self._finish(future.result(), attempt, report, progress)
+            elif attempt <= self.retries:
+                queue.appendleft((task, attempt + 1))
+            else:
+                self._finish(_lost(task, attempt), attempt, report, progress)
+
+    def _close_session(
+        self, backend: Backend, stopped: BaseException | None, report: BatchReport, progress: Progress, started: float
+    ) -> None:
+        """Save the finished runs and the manifest, stop the workers (at once if stopped), say what happened."""
+        errors: list[OSError] = []
+        for step in (self._flush, self._end_manifest):
+            try:
+                step(stopped is not None)
+            except OSError as error:
+                errors.append(error)
+        backend.close(cancel=stopped is not None)
+        progress.close()
+        report.elapsed = time.monotonic() - started
+        if stopped is not None:
+            saved = len(self.store.done) - report.already_done
+            progress.log(f"stopped: {saved} runs saved in {self.store.path}; add --resume to finish the batch")
+        if errors and stopped is None:
+            raise errors[0]
+
+    def _end_manifest(self, interrupted: bool) -> None:
+        self.session["ended"] = _now()
+        self.session["interrupted"] = interrupted
+        self.write_manifest()
 
     def _finish(self, result: RunResult, attempt: int, report: BatchReport, progress: Progress) -> None:
         result.attempts = attempt
@@ -201,36 +291,35 @@ class _Batch:
         if self.buffer and (due or time.monotonic() - self.last_flush >= self.part_seconds):
             self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, _stopping: bool = False) -> None:
+        """Write the buffered runs as one part file (the journal records it; the manifest waits for the session's end)."""
         if self.buffer:
             part = self.store.write_part(self.buffer, len(self.sessions) + 1)
             for result in self.buffer:
                 self.records[result.run_id].update(status="ok", part=part, error=None, traceback=None)
             self.buffer, self.rows = [], 0
-            self.write_manifest()
         self.last_flush = time.monotonic()
 
     def write_manifest(self) -> None:
+        """The whole manifest, written when a session starts and ends (run records streamed, not held as one string)."""
         statuses = [r["status"] for r in self.records.values()]
         counts = {s: statuses.count(s) for s in ("ok", "failed", "pending")}
         spec = self.spec
-        self.store.write_manifest(
-            {
-                "experiment": spec.name,
-                "description": spec.description,
-                "spec_file": str(spec.path.resolve()) if spec.path else None,
-                "spec_dir": str(spec.path.resolve().parent) if spec.path else None,
-                "spec": spec.raw,
-                "resolved": spec.resolved(),
-                "spec_fingerprint": self.store.fingerprint,
-                "provenance": self.first_provenance,
-                "sessions": [*self.sessions, self.session],
-                "counts": {"total": len(statuses), **counts},
-                "complete": counts["ok"] == len(statuses),
-                "updated": _now(),
-                "runs": list(self.records.values()),
-            }
-        )
+        header = {
+            "experiment": spec.name,
+            "description": spec.description,
+            "spec_file": str(spec.path.resolve()) if spec.path else None,
+            "spec_dir": str(spec.path.resolve().parent) if spec.path else None,
+            "spec": spec.raw,
+            "resolved": spec.resolved(),
+            "spec_fingerprint": self.store.fingerprint,
+            "provenance": self.first_provenance,
+            "sessions": [*self.sessions, self.session],
+            "counts": {"total": len(statuses), **counts},
+            "complete": counts["ok"] == len(statuses),
+            "updated": _now(),
+        }
+        self.store.write_manifest(header, self.records.values())
 
     def _warn_if_code_changed(self, progress: Progress) -> None:
         now, first = self.session["provenance"], self.first_provenance
@@ -239,6 +328,37 @@ class _Batch:
             detail = ", ".join(f"{k} {first.get(k)} -> {now.get(k)}" for k in moved)
             progress.log(
                 f"warning: resuming with different code than the store was started with ({detail}); both are in the manifest"
+            )
+
+
+class _Health:
+    """Every few seconds, asks the backend whether runs can progress; a problem that lasts `patience` seconds ends
+    the batch with a RunError (finished runs are saved on the way out)."""
+
+    EVERY = 2.0
+
+    def __init__(self, backend: Backend, patience: float, progress: Progress, batch: _Batch) -> None:
+        self.backend, self.patience, self.progress, self.batch = backend, patience, progress, batch
+        self.since: float | None = None
+        self.last = 0.0
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.last < self.EVERY:
+            return
+        self.last = now
+        problem = self.backend.problem()
+        if problem is None:
+            self.since = None
+            return
+        if self.since is None:
+            self.since = now
+            self.progress.log(f"warning: {problem}; waiting up to {self.patience:.0f} s for it to come back")
+        elif now - self.since >= self.patience:
+            done = len(self.batch.store.done) + len(self.batch.buffer)
+            raise RunError(
+                f"{problem} for {self.patience:.0f} s; stopping. {done} finished runs are saved in {self.batch.store.path}; "
+                "start the cluster again, then run the batch with --resume"
             )
 
 
@@ -303,7 +423,7 @@ def rerun(source: Path | str, run_id: str) -> pd.DataFrame:
             raise InputError(
                 f"{source}: the experiment's inputs changed since the batch ran ({'; '.join(what[:8])}); the run would differ"
             )
-        schema = _store_schema(source)
+        schema = store_schema(source)
     else:
         spec = load_spec(source)
     (task,) = select_runs(plan_runs(spec), [run_id], label="run id")
@@ -317,13 +437,8 @@ def rerun(source: Path | str, run_id: str) -> pd.DataFrame:
 
 
 def stored_run(store: Path | str, run_id: str) -> pd.DataFrame:
-    """One run's rows as stored, in month order."""
-    table = pd.read_parquet(store, filters=[("run_id", "==", run_id)])
+    """One run's rows as stored (checksum-verified), in month order; empty if the run is not stored."""
+    table = load_results(store, run_ids=[run_id])
+    if table.empty:
+        return table
     return table.sort_values("month", kind="stable").reset_index(drop=True)
-
-
-def _store_schema(store: Path) -> pa.Schema | None:
-    import pyarrow.parquet as pq
-
-    parts = sorted(store.glob("part-*.parquet"))
-    return pq.read_schema(parts[0]).remove_metadata() if parts else None

@@ -1,29 +1,35 @@
-"""The results store: a folder of Parquet part files plus `_manifest.json`, safe to kill at any moment.
+"""The results store: Parquet part files, a journal that lists them with checksums, and a manifest.
 
     results/compare_programs/
         part-00001.parquet     # rows of up to K finished runs; its footer lists their run ids
         part-00002.parquet
+        _journal.jsonl         # one line per part file: name, SHA-256, size, its runs (append-only)
         _manifest.json         # spec, provenance, every run's seed, parameters, status, duration, error
+        _lock                  # held while a batch writes (released by the kernel if the process dies)
 
-`pandas.read_parquet(folder)` and `pyarrow.dataset.dataset(folder)` read the parts as one
-tidy table: they skip names starting with '_' or '.', which is why the manifest is
-`_manifest.json` (a plain `manifest.json` would be taken for a Parquet file) and temporary
-files start with '.'.
+The journal is the record of what is done: a run is done iff a part file the journal lists
+holds it, and that file's SHA-256 still matches the journal's. Readers (`load_results`,
+`stored_run`, resuming) read only the listed parts and verify each checksum, so a stray copy
+(`part-00001 (copy).parquet`), a garbled byte or a truncated file is never read as data: a
+mismatch is an error that names the file and says how to recover (move it out of the store
+and `--resume`, which runs its runs again).
 
-Every file is written to a temporary name in the same folder and renamed into place
-(os.replace), so no reader ever sees half a file. The part files are the only record of
-which runs are done: a run is done iff a complete part file lists it. Resuming deletes
-stray temporary files, reads the part footers and rewrites the manifest from them, so a
-batch killed even with SIGKILL loses no finished run and repeats none.
+Writing a part: temporary file, checksum, rename into place, then one journal line appended
+(constant time per part, however many runs the batch has). A kill between the rename and the
+append leaves a part the journal does not list: resuming ignores it (with a warning) and runs
+its runs again. The manifest is written whole only when a session starts and ends.
+`pandas.read_parquet(folder)` still reads the parts (names starting with '_' or '.' are
+skipped) but verifies nothing; use `load_results`.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,13 +44,18 @@ from sim.errors import InputError
 from sim.output import _atomic  # temp file in the same folder, then os.replace
 
 MANIFEST = "_manifest.json"
+JOURNAL = "_journal.jsonl"
 LOCK = "_lock"
 META_KEY = b"sim_batch"
 PART = re.compile(r"^part-(\d{5,})\.parquet$")
+OWN_FILES = (MANIFEST, JOURNAL, LOCK)
+# Temporary files of our own atomic writes: '.<name>.<random>.tmp' (sim.output._atomic).
+OWN_TEMP = re.compile(r"^\.(part-\d{5,}\.parquet|_manifest\.json)\..+\.tmp$")
+RECOVER = "move it out of the store, then run the batch again with --resume (its runs are run again)"
 
 
 class ResultStore:
-    """One experiment's folder: knows which runs are done, appends part files, rewrites the manifest."""
+    """One experiment's folder: knows which runs are done, appends part files and journal lines, writes the manifest."""
 
     def __init__(self, path: Path, spec: ExperimentSpec) -> None:
         self.path = path
@@ -53,35 +64,67 @@ class ResultStore:
         self.done: dict[str, dict[str, Any]] = {}  # run id -> {part, duration, worker, rows}
         self.previous: dict[str, Any] | None = None  # the manifest found on resume
         self.schema: pa.Schema | None = None
+        self.warnings: list[str] = []  # for the batch's log
         self._next_part = 1
         self._lock_fd: int | None = None
+        self._created: list[Path] = []  # what this session made, removed again by `abandon`
+        self._wrote_part = False
 
     @classmethod
     def open(cls, path: Path | str, spec: ExperimentSpec, resume: bool) -> ResultStore:
-        """Create the store, or reopen it to resume; refuses a store it would spoil."""
+        """Create the store, or reopen it to resume; refuses a folder it would spoil."""
         store = cls(Path(path), spec)
-        store.path.mkdir(parents=True, exist_ok=True)
-        existing = [p.name for p in store.path.iterdir() if p.name != LOCK]
+        store._make_folder()
         store._lock()
         try:
-            if existing and not resume:
+            kind = store._contents()
+            if kind == "foreign":
                 raise InputError(
-                    f"{store.path} already holds results ({len(_parts(store.path))} part files); "
+                    f"{store.path}: the folder holds files that are not a batch store's; "
+                    "a batch writes only into a new or empty folder or its own store; choose another --out"
+                )
+            if kind == "results" and not resume:
+                raise InputError(
+                    f"{store.path} already holds results ({len(store._listed())} part files); "
                     f"add --resume to finish that batch, or choose a new folder with --out"
                 )
-            if existing:
+            if kind == "results":
                 store._reopen()
         except BaseException:
-            store.close()
+            store.abandon()
             raise
         return store
 
+    def _make_folder(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"--out {self.path}: is a file, not a folder")
+        missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"--out {self.path}: cannot create the folder: {error.strerror or error}") from None
+        self._created += reversed(missing)  # outermost first; removed innermost first
+        if not (self.path / LOCK).exists():
+            self._created.append(self.path / LOCK)
+
+    def _contents(self) -> str:
+        """'empty' (nothing, or only what a start that never wrote a part leaves), 'results', or 'foreign'."""
+        names = {p.name for p in self.path.iterdir()} - {LOCK}
+        if any(PART.match(n) for n in names) or _journal_lines(self.path / JOURNAL):
+            return "results"
+        leftovers = names - {MANIFEST, JOURNAL}
+        return "foreign" if any(not OWN_TEMP.match(n) for n in leftovers) else "empty"
+
     def _lock(self) -> None:
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise InputError(f"--out {self.path}: cannot write there: {error.strerror or error}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            self._created = []  # the other batch's files
             raise InputError(f"{self.path}: another batch is writing to this store right now") from None
         self._lock_fd = fd
 
@@ -91,41 +134,113 @@ class ResultStore:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _reopen(self) -> None:
-        for stray in self.path.glob(".*.tmp"):
-            stray.unlink(missing_ok=True)
-        manifest = self.path / MANIFEST
-        if manifest.is_file():
+    def abandon(self) -> None:
+        """Close, and if this session wrote no part, remove what it created (lock, manifest, folder): a refused
+        or failed start leaves no debris that would refuse the next one."""
+        self.close()
+        if self._wrote_part:
+            return
+        for path in reversed(self._created):
             try:
-                self.previous = json.loads(manifest.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                self.previous = None  # cannot happen with atomic writes; the parts still say what is done
-        if self.previous is not None:
-            what = changes(self.previous.get("resolved", {}), self.spec.resolved())
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+            except OSError:
+                break  # not empty: something else is there; leave it
+
+    def _listed(self) -> list[dict[str, Any]]:
+        return live_entries(self.path)
+
+    def _reopen(self) -> None:
+        for stray in self.path.iterdir():
+            if OWN_TEMP.match(stray.name):
+                stray.unlink(missing_ok=True)
+        _repair_torn_journal(self.path / JOURNAL)
+        self.previous = self._previous_manifest()
+        if self.previous is not None and "resolved" in self.previous:
+            what = changes(self.previous["resolved"], self.spec.resolved())
             if what:
                 raise InputError(
                     f"{self.path}: the experiment changed since this store was made ({'; '.join(what[:8])}"
                     f"{'; ...' if len(what) > 8 else ''}); run it into a new folder with --out, or restore the old spec"
                 )
-        for part in _parts(self.path):
-            meta = read_part_meta(part)
-            if meta.get("spec_fingerprint") != self.fingerprint:
-                raise InputError(
-                    f"{part}: written by a different experiment spec (fingerprint {meta.get('spec_fingerprint')}, "
-                    f"now {self.fingerprint}); use a new folder with --out"
-                )
-            for rid, info in meta["runs"].items():
-                if rid in self.done:
-                    raise InputError(
-                        f"{self.path}: run {rid} appears in both {self.done[rid]['part']} and {part.name}; remove one"
-                    )
-                self.done[rid] = {**info, "part": part.name}
-            if self.schema is None:
-                self.schema = pq.read_schema(part).remove_metadata()
+        if not _journal_lines(self.path / JOURNAL) and any(PART.match(p.name) for p in self.path.iterdir()):
+            self._adopt_unjournaled_parts()
+        listed = set()
+        for entry in self._listed():
+            listed.add(entry["part"])
+            self._take(entry)
+        for part in sorted(p for p in self.path.iterdir() if PART.match(p.name)):
             self._next_part = max(self._next_part, int(PART.match(part.name).group(1)) + 1)
+            if part.name not in listed:
+                self.warnings.append(
+                    f"warning: {part.name} is not in the store's journal (a batch killed while writing it, or a copy); "
+                    "it is ignored and its runs are run again"
+                )
+
+    def _take(self, entry: dict[str, Any]) -> None:
+        """Count a journal entry's runs as done, after checking its file against the journal."""
+        part = self.path / entry["part"]
+        if not part.is_file():
+            self.warnings.append(f"warning: {entry['part']} is listed in the journal but missing; its runs are run again")
+            self._append({"dropped": entry["part"], "reason": "missing", "written": _now()})
+            return
+        verify(part, entry)
+        if entry.get("spec_fingerprint") != self.fingerprint:
+            raise InputError(
+                f"{part}: written by a different experiment spec (fingerprint {entry.get('spec_fingerprint')}, "
+                f"now {self.fingerprint}); use a new folder with --out"
+            )
+        for rid, info in entry["runs"].items():
+            if rid in self.done:
+                raise InputError(f"{self.path}: run {rid} appears in both {self.done[rid]['part']} and {part.name}; {RECOVER}")
+            self.done[rid] = {**info, "part": part.name}
+        if self.schema is None:
+            self.schema = pq.read_schema(part).remove_metadata()
+
+    def _previous_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None (with a warning) if it is missing or damaged: the journal says what is done."""
+        file = self.path / MANIFEST
+        if not file.is_file():
+            return None
+        try:
+            manifest = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            self.warnings.append(f"warning: {file} is damaged; it is rebuilt from the journal and the experiment file")
+            return None
+        return manifest if isinstance(manifest, dict) else None
+
+    def _adopt_unjournaled_parts(self) -> None:
+        """A store made before the journal existed: list its part files from their footers, as found."""
+        for part in sorted(p for p in self.path.iterdir() if PART.match(p.name)):
+            meta = read_part_meta(part)
+            self._append({**_file_facts(part), "part": part.name, **_entry_meta(meta)})
+        self.warnings.append(f"warning: {self.path} had no journal (an older store); it was rebuilt from the part files")
 
     def write_part(self, results: list[RunResult], session: int) -> str:
-        """Write the rows of these finished runs as one new part file; returns its name."""
+        """Write the rows of these finished runs as one new part file and journal it; returns its name."""
+        table = self._table(results)
+        name = f"part-{self._next_part:05d}.parquet"
+        runs = {
+            r.run_id: {"duration": round(r.duration, 4), "worker": r.worker, "rows": 0 if r.rows is None else len(r.rows)}
+            for r in results
+        }
+        meta = {"spec_fingerprint": self.fingerprint, "session": session, "written": _now(), "runs": runs}
+        table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+        facts: dict[str, Any] = {}
+
+        def write(tmp: str) -> None:
+            pq.write_table(table, tmp)
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600
+            facts.update(_file_facts(Path(tmp)))
+
+        _atomic(self.path / name, write)
+        self._wrote_part = True
+        self._next_part += 1
+        self._append({**facts, "part": name, **meta})
+        for rid, info in runs.items():
+            self.done[rid] = {**info, "part": name}
+        return name
+
+    def _table(self, results: list[RunResult]) -> pa.Table:
         frames = [r.rows for r in results if r.rows is not None and len(r.rows)]
         table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False) if frames else None
         if table is not None and self.schema is None:
@@ -133,58 +248,159 @@ class ResultStore:
         if table is None:
             if self.schema is None:
                 raise RuntimeError("a part with no rows before any schema is known")  # months are checked to exist in every run
-            table = self.schema.empty_table()
-        elif table.schema.names != self.schema.names:
+            return self.schema.empty_table()
+        if table.schema.names != self.schema.names:
             raise RuntimeError(f"run columns changed within one experiment: {table.schema.names} vs {self.schema.names}")
-        else:
-            table = table.cast(self.schema)
-        name = f"part-{self._next_part:05d}.parquet"
-        runs = {
-            r.run_id: {"duration": round(r.duration, 4), "worker": r.worker, "rows": 0 if r.rows is None else len(r.rows)}
-            for r in results
-        }
-        meta = {"spec_fingerprint": self.fingerprint, "session": session, "written": _now(), "runs": runs}
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
-        atomic_write(self.path / name, lambda tmp: pq.write_table(table, tmp))
-        self._next_part += 1
-        for rid, info in runs.items():
-            self.done[rid] = {**info, "part": name}
-        return name
+        return table.cast(self.schema)
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Replace `_manifest.json` atomically."""
-        text = json.dumps(manifest, indent=1, default=str)
-        atomic_write(self.path / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    def _append(self, entry: dict[str, Any]) -> None:
+        """One line at the end of the journal (constant time per part)."""
+        with open(self.path / JOURNAL, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps(entry, separators=(",", ":"), default=str) + "\n")
+
+    def write_manifest(self, header: dict[str, Any], runs: Iterable[dict[str, Any]]) -> None:
+        """Replace `_manifest.json` atomically, writing the run records one by one (no whole-document string)."""
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(header, indent=1, default=str)[:-2] + ',\n "runs": [\n')
+                for i, run in enumerate(runs):
+                    handle.write(("," if i else "") + json.dumps(run, default=str) + "\n")
+                handle.write("]}\n")
+            os.chmod(tmp, 0o644)
+
+        _atomic(self.path / MANIFEST, write)
+        if self.path / MANIFEST not in self._created:
+            self._created.append(self.path / MANIFEST)
 
 
-def _parts(path: Path) -> list[Path]:
-    return sorted(p for p in path.glob("part-*.parquet") if PART.match(p.name))
+def _file_facts(path: Path) -> dict[str, Any]:
+    """What the journal records to verify a file later: its size and SHA-256."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def _entry_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta.get(k) for k in ("spec_fingerprint", "session", "written", "runs")}
+
+
+def verify(part: Path, entry: dict[str, Any]) -> bytes:
+    """The part file's bytes if they match the journal's size and SHA-256; else an InputError saying how to recover."""
+    try:
+        data = part.read_bytes()
+    except OSError as error:
+        raise InputError(f"{part}: cannot read it ({error.strerror or error}); {RECOVER}") from None
+    if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        what = "truncated or extended" if len(data) != entry.get("bytes") else "its bytes changed"
+        raise InputError(f"{part}: damaged ({what} since it was written: the checksum in the journal does not match); {RECOVER}")
+    return data
+
+
+def _journal_lines(path: Path) -> list[str]:
+    """Complete lines of the journal (a last line without its newline was cut by a kill: ignored)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")
+    try:
+        return [line.decode("utf-8") for line in lines[:-1] if line.strip()]
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: damaged (not UTF-8 text); the store cannot be trusted: run the batch into a new --out"
+        ) from None
+
+
+def _repair_torn_journal(path: Path) -> None:
+    """Cut a last line a kill left unfinished, so the next append starts a fresh line."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+def live_entries(path: Path) -> list[dict[str, Any]]:
+    """The journal's part entries, in order, minus parts later dropped (missing on a resume)."""
+    journal = Path(path) / JOURNAL
+    entries: list[dict[str, Any]] = []
+    dropped: set[str] = set()
+    for number, line in enumerate(_journal_lines(journal), 1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict) and "dropped" in entry:
+            dropped.add(str(entry["dropped"]))
+            continue
+        if not (isinstance(entry, dict) and PART.match(str(entry.get("part"))) and isinstance(entry.get("runs"), dict)):
+            raise InputError(f"{journal}: line {number} is damaged; the store cannot be trusted: run the batch into a new --out")
+        entries.append(entry)
+    return [e for e in entries if e["part"] not in dropped]
 
 
 def read_part_meta(part: Path) -> dict[str, Any]:
     """The batch metadata in a part file's footer (run ids, durations, spec fingerprint)."""
-    metadata = pq.read_schema(part).metadata or {}
+    try:
+        metadata = pq.read_schema(part).metadata or {}
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(f"{part}: not a readable Parquet file ({str(error)[:100]}); {RECOVER}") from None
     if META_KEY not in metadata:
         raise InputError(f"{part}: not a part file of a batch store (no {META_KEY.decode()} metadata)")
     return json.loads(metadata[META_KEY])
 
 
 def read_manifest(path: Path | str) -> dict[str, Any]:
-    """A store's manifest, or an InputError if the folder is not a store."""
+    """A store's manifest, or an InputError if the folder is not a store or the manifest is damaged."""
     file = Path(path) / MANIFEST
     if not file.is_file():
         raise InputError(f"{path}: not a batch results folder (no {MANIFEST})")
-    return json.loads(file.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{file}: damaged (not a JSON manifest); run the batch again with --out {path} --resume to rebuild it")
+    return manifest
 
 
-def load_results(path: Path | str, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """The whole store as one table, sorted by run_id and month (only complete part files are read)."""
+def _tables(path: Path, columns: list[str] | None, run_ids: list[str] | None) -> Iterator[pa.Table]:
+    """Each listed part, verified, as an Arrow table (optionally only some columns or runs)."""
+    filters = [("run_id", "in", run_ids)] if run_ids is not None else None
+    for entry in live_entries(path):
+        part = path / entry["part"]
+        if run_ids is not None and not set(run_ids) & set(entry["runs"]):
+            continue
+        if not part.is_file():
+            raise InputError(f"{part}: listed in the journal but missing; run the batch again with --resume to re-run its runs")
+        data = verify(part, entry)
+        yield pq.read_table(pa.BufferReader(data), columns=columns, filters=filters).replace_schema_metadata(None)
+
+
+def load_results(path: Path | str, columns: Iterable[str] | None = None, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The store as one table, sorted by run_id and month: only the parts the journal lists, each checksum-verified."""
     path = Path(path)
-    if not path.is_dir() or not _parts(path):
-        raise InputError(f"{path}: no results (no part-*.parquet files)")
-    table = pd.read_parquet(path, columns=list(columns) if columns is not None else None)
+    if not path.is_dir() or not live_entries(path):
+        legacy = path.is_dir() and any(PART.match(p.name) for p in path.iterdir())
+        hint = "; it has no journal (an older store): run the batch again with --resume to build one" if legacy else ""
+        raise InputError(f"{path}: no results (no part files listed in {JOURNAL}){hint}")
+    wanted = list(columns) if columns is not None else None
+    tables = list(_tables(path, wanted, list(run_ids) if run_ids is not None else None))
+    table = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=wanted)
     keys = [k for k in ("run_id", "month") if k in table.columns]
     return table.sort_values(keys, kind="stable").reset_index(drop=True) if keys else table
+
+
+def store_schema(path: Path | str) -> pa.Schema | None:
+    """The column types of the store's first listed part (None if it has none)."""
+    entries = live_entries(Path(path))
+    return pq.read_schema(Path(path) / entries[0]["part"]).remove_metadata() if entries else None
 
 
 def atomic_write(path: Path, write: Callable[[str], Any]) -> None:
