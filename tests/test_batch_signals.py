@@ -124,7 +124,7 @@ def test_sigterm_saves_finished_runs_and_exits(tmp_path: Path) -> None:
 
 
 def test_sigkill_leaves_no_worker_behind(tmp_path: Path) -> None:
-    batch, store = start_batch(tmp_path)
+    batch, _ = start_batch(tmp_path)
     children = psutil.Process(batch.pid).children(recursive=True)
     try:
         os.kill(batch.pid, signal.SIGKILL)
