@@ -19,6 +19,7 @@ code path. Results do not depend on the executor: a run is a pure function of it
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import select
@@ -127,10 +128,12 @@ class DaskBackend(Backend):
         self.slots = max(2, threads)
         self._executor = self._client.get_executor(pure=False, retries=retries)
         self._address = scheduler or "LocalCluster"
+        self._client_log_level: int | None = None
 
     def problem(self) -> str | None:
         status = self._client.status
         if status != "running":
+            self._quiet_reconnects()
             return f"lost the connection to the Dask scheduler at {self._address} (client {status})"
         try:
             workers = len(self._client.scheduler_info(n_workers=-1).get("workers", {}))
@@ -141,11 +144,20 @@ class DaskBackend(Backend):
     def submit(self, task: RunTask) -> Future[RunResult]:
         return self._executor.submit(execute, task)
 
+    def _quiet_reconnects(self) -> None:
+        """Once the batch has said the scheduler is gone, its client's reconnection tracebacks add nothing."""
+        client_log = logging.getLogger("distributed.client")
+        if self._client_log_level is None:
+            self._client_log_level = client_log.level
+            client_log.setLevel(logging.CRITICAL)
+
     def close(self, cancel: bool = False) -> None:
         self._executor.shutdown(wait=not cancel)
-        self._client.close(timeout=10 if cancel else None)
+        self._client.close(timeout=3 if cancel else None)
         if self._cluster is not None:
             self._cluster.close(timeout=10)
+        if self._client_log_level is not None:
+            logging.getLogger("distributed.client").setLevel(self._client_log_level)
 
 
 def check_options(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None) -> None:
