@@ -26,7 +26,7 @@ _REPR = reprlib.Repr(maxlevel=3, maxtuple=6, maxlist=6, maxdict=6, maxset=6, max
 
 # Limits on any data read from YAML or given as report parameters (far above any real input).
 MAX_DEPTH = 50  # nesting of lists and mappings
-MAX_ITEMS = 1_000_000  # scalars and containers, counting each alias expansion
+MAX_ITEMS = 100_000  # scalars and containers, counting each alias expansion
 
 
 def shown(value: Any) -> str:
