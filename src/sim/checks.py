@@ -119,12 +119,13 @@ def text(value: Any, where: str, field: str) -> str:
 PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
-def plain_data(value: Any, where: str, field: str = "value") -> Any:
+def plain_data(value: Any, where: str, field: str = "value", finite: bool = True) -> Any:
     """Check that `value` is plain data: text, finite numbers, booleans, null, and lists or
     string-keyed mappings of them, at most MAX_DEPTH deep and MAX_ITEMS in all.
 
     Anything else (bytes from `!!binary`, dates, sets, objects) is refused: such values are
     not data a report or an experiment can take, and some would be written out as code.
+    `finite=False` lets NaN and infinities through, for callers whose own checks name them better.
     Iterative and counting each alias expansion, so neither depth nor an alias bomb can
     exhaust the stack or memory.
     """
@@ -145,7 +146,7 @@ def plain_data(value: Any, where: str, field: str = "value") -> Any:
                 stack.append((sub, f"{path}.{key}" if path else key, depth + 1))
         elif isinstance(item, list):
             stack.extend((sub, f"{path}[{i}]", depth + 1) for i, sub in enumerate(item))
-        elif isinstance(item, float) and not math.isfinite(item):
+        elif isinstance(item, float) and finite and not math.isfinite(item):
             raise InputError(f"{at(where, path)} = {shown(item)} must be a finite number")
         elif not isinstance(item, PLAIN_SCALARS):
             raise InputError(

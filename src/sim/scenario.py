@@ -140,4 +140,4 @@ def parse_yaml_value(text: str, where: str) -> Any:
         return text
     if "#" in text and "#" not in repr(parsed):
         raise InputError(f"{where} = {shown(text)}: YAML reads ' #' as the start of a comment; quote the value")
-    return plain_data(parsed, where)
+    return plain_data(parsed, where, "", finite=False)  # a parameter's own check names non-finite values
