@@ -83,7 +83,7 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
         ({"outputs": {"months": [0, 12]}}, "from 0 to 6"),
         ({"outputs": {"columns": ["idle_rat"]}}, "did you mean 'idle_rate'"),
         ({"outputs": {"months": "last"}}, "'all', 'end' or a list"),
-        ({"baseline": "nope"}, "baseline = 'nope' is not one of the scenarios"),
+        ({"baseline": "nope"}, "baseline = 'nope' must be one of the scenarios"),
         ({"parameters": {"n_communities": 0}}, "n_communities"),
         ({"variants": {"a": {}}}, "not both"),
         ({"seed": -1}, "seed = -1"),

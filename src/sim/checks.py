@@ -82,10 +82,13 @@ def is_number(value: Any) -> bool:
 
 
 def finite_number(value: Any, where: str, field: str, low: float = -math.inf, high: float = math.inf, unit: str = "") -> float:
-    """A finite int or float in [low, high], as a float."""
+    """A finite int or float in [low, high], as a float: "cost.low = -1 must be a non-negative number of yuan"."""
     if not is_number(value) or not math.isfinite(value) or not low <= value <= high:
-        bounds = _range_text(low, high)
-        raise InputError(f"{at(where, field)} = {shown(value)} must be a finite number{bounds}{' ' + unit if unit else ''}")
+        if low == 0 and math.isinf(high):
+            allowed = f"a non-negative number{' of ' + unit if unit else ''}"
+        else:
+            allowed = f"a finite number{_range_text(low, high)}{' ' + unit if unit else ''}"
+        raise InputError(f"{at(where, field)} = {shown(value)} must be {allowed}")
     return float(value)
 
 
@@ -105,7 +108,7 @@ def one_of(value: Any, choices: Iterable[str], where: str, field: str, what: str
     if not isinstance(value, str) or value not in choices:
         hint = closest(str(value), set(choices))
         label = f" {what}" if what else ""
-        raise InputError(f"{at(where, field)} = {shown(value)} is not one of{label}: {', '.join(choices)}{hint}")
+        raise InputError(f"{at(where, field)} = {shown(value)} must be one of{label}: {', '.join(choices)}{hint}")
     return value
 
 

@@ -65,8 +65,8 @@ def is_bare_name(entry: Path | str) -> bool:
 def scenario_file(entry: Path | str, where: str = "scenario") -> Path:
     """A scenario file: a user's own path first (sim.resources.resolve), else a name in data/scenarios/ ('talent_foundation')."""
     path = resolve(entry)
-    if path.is_file() or not is_bare_name(entry):
-        return path
+    if not is_bare_name(entry) or _is_file(path):
+        return path  # read_yaml says what is wrong with it, in one line
     candidate = data_file("scenarios", f"{entry}.yaml")
     if candidate.is_file():
         return candidate
@@ -75,6 +75,13 @@ def scenario_file(entry: Path | str, where: str = "scenario") -> Path:
         f"{where} = '{entry}': no such file, and no scenario of that name in data/scenarios/{closest(str(entry), set(known))}; "
         f"known: {', '.join(known)}"
     )
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, ...
+        return False
 
 
 def load_scenario(path: Path | str | Scenario, overrides: Mapping[str, Any] | None = None) -> Scenario:
