@@ -11,8 +11,12 @@ import contextlib
 import csv
 import functools
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -128,3 +132,51 @@ def run_cli_batch(cases: Mapping[str, Iterable[str]], cwd: Path | str = ROOT) ->
 @pytest.fixture(scope="session")
 def figures() -> dict[str, float]:
     return seed_figures()
+
+
+# --- a batch run as a real process, watched through its progress bar ------------------------
+class BatchProcess:
+    """A `sim batch` subprocess whose progress bar (stderr) is read as it runs."""
+
+    def __init__(self, args: Iterable[object], cwd: Path = ROOT) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sim.cli", *map(str, args)],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own session and process group, like a job started from a shell
+        )
+        self.pid = self.process.pid
+        self.chunks: list[bytes] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        while chunk := self.process.stderr.read1(4096):
+            self.chunks.append(chunk)
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self.chunks).decode(errors="replace")
+
+    def wait_for_runs(self, runs: int, total: int, timeout: float = 180.0) -> None:
+        """Until the progress bar shows at least `runs` finished runs (however slow the machine is)."""
+        deadline = time.monotonic() + timeout
+        while max((int(n) for n in re.findall(rf"(\d+)/{total}", self.stderr)), default=0) < runs:
+            assert self.process.poll() is None, self.stderr
+            assert time.monotonic() < deadline, f"no {runs} runs finished in {timeout} s: {self.stderr[-500:]}"
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 20.0) -> tuple[int, str, float]:
+        """Exit status, stderr and seconds taken; fails if the batch does not exit within `timeout`."""
+        started = time.monotonic()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait()
+            pytest.fail(f"the batch did not exit within {timeout} s of the signal")
+        seconds = time.monotonic() - started
+        self.reader.join(5)
+        return self.process.returncode, self.stderr, seconds

@@ -3,8 +3,8 @@ finished so far saved (Ctrl-C, SIGTERM) and no process left behind (all three).
 
 Each test starts a real batch of tiny runs on 2 worker processes in its own session, writes
 parts only at the end (so the finished runs are held in memory when the signal comes), waits
-until the workers are busy, signals, and then checks the exit status, the time it took, the
-store and that no process of that session is still alive.
+until its progress bar shows finished runs, signals, and then checks the exit status, the time
+it took, the store and that no process of that session is still alive.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import psutil
 import pytest
 import yaml
 
+from conftest import BatchProcess
 from sim.batch import load_results, read_manifest
 from sim.batch.store import live_entries
 
@@ -28,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="workers watch the batch with a pidfd (Linux)")
 
 
-def start_batch(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+def start_batch(tmp_path: Path) -> tuple[BatchProcess, Path]:
+    """A batch of 2,000 tiny runs on 2 workers that writes parts only at the end, once a few runs have finished."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         yaml.safe_dump(
@@ -36,21 +36,8 @@ def start_batch(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         )
     )
     store = tmp_path / "store"
-    args = ["batch", spec, "--out", store, "--workers", "2", "--quiet", "--part-runs", "100000", "--part-seconds", "1000"]
-    batch = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", *map(str, args)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own session and process group, like a job started from a shell
-    )
-    deadline = time.monotonic() + 60
-    while not (store / "_manifest.json").exists():  # written once the workers are up
-        assert batch.poll() is None, batch.stderr.read() if batch.stderr else ""
-        assert time.monotonic() < deadline, "the batch did not start"
-        time.sleep(0.05)
-    time.sleep(4.0)  # workers start (forkserver, imports), then runs finish (about 0.05 s each), held in memory
+    batch = BatchProcess(["batch", spec, "--out", store, "--workers", "2", "--part-runs", "100000", "--part-seconds", "1000"])
+    batch.wait_for_runs(3, 2000)  # finished, and held in memory: no part file yet
     assert not list(store.glob("part-*.parquet"))
     return batch, store
 
@@ -67,17 +54,6 @@ def left_behind(session: int, wait: float = 10.0) -> list[str]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.2)
-
-
-def finish(batch: subprocess.Popen, timeout: float = 20.0) -> tuple[int, str, float]:
-    started = time.monotonic()
-    try:
-        _, stderr = batch.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(batch.pid, signal.SIGKILL)
-        batch.communicate()
-        pytest.fail(f"the batch did not exit within {timeout} s of the signal")
-    return batch.returncode, stderr, time.monotonic() - started
 
 
 def assert_saved(store: Path, stderr: str) -> None:
@@ -97,13 +73,13 @@ def test_ctrl_c_twice_saves_finished_runs_and_exits(tmp_path: Path) -> None:
         os.killpg(batch.pid, signal.SIGINT)  # what a terminal sends: the whole foreground group
         time.sleep(0.1)
         os.killpg(batch.pid, signal.SIGINT)  # impatient: again, while it is saving
-        code, stderr, seconds = finish(batch)
+        code, stderr, seconds = batch.finish()
     finally:
         leftovers = left_behind(batch.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(batch.pid, signal.SIGKILL)
     assert code == 130, stderr
-    assert seconds < 15
+    assert seconds < 20
     assert_saved(store, stderr)
     assert not leftovers
 
@@ -112,13 +88,13 @@ def test_sigterm_saves_finished_runs_and_exits(tmp_path: Path) -> None:
     batch, store = start_batch(tmp_path)
     try:
         os.kill(batch.pid, signal.SIGTERM)  # what `timeout`, `docker stop` send: the main process only
-        code, stderr, seconds = finish(batch)
+        code, stderr, seconds = batch.finish()
     finally:
         leftovers = left_behind(batch.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(batch.pid, signal.SIGKILL)
     assert code == 143, stderr
-    assert seconds < 15
+    assert seconds < 20
     assert_saved(store, stderr)
     assert not leftovers
 
@@ -128,7 +104,7 @@ def test_sigkill_leaves_no_worker_behind(tmp_path: Path) -> None:
     children = psutil.Process(batch.pid).children(recursive=True)
     try:
         os.kill(batch.pid, signal.SIGKILL)
-        batch.wait(timeout=10)
+        batch.process.wait(timeout=10)
         leftovers = left_behind(batch.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
