@@ -3,7 +3,7 @@
 - Injection: parameter values reach papermill only as plain data, so a `!!binary` tag or a
   quote-breaking string stays text inside the notebook and never runs as code.
 - Foreign files: a report writes only into a new or empty folder or one holding an earlier
-  report of its own (recorded); it never deletes or overwrites anything else.
+  report of its own (the files its metrics.json lists); it never deletes or overwrites anything else.
 - Names: `sim report ../../x` cannot reach outside notebooks/.
 """
 
@@ -21,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import ROOT
 from sim.errors import InputError
-from sim.report.run import MARKER, claim_folder, find_notebook, gather_parameters, parse_value, record_files, run_report
+from sim.report.run import clear_outputs, find_notebook, gather_parameters, parse_value, run_report
 
 
 def sim(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -89,12 +89,12 @@ def test_report_never_deletes_or_overwrites_foreign_files(tmp_path: Path) -> Non
     folder.mkdir()
     (folder / "seed_figures.csv").write_text("precious\n", encoding="utf-8")
     result = sim("report", echo_notebook(tmp_path / "echo.ipynb"), "--out", folder)
-    assert result.returncode == 2 and "seed_figures.csv" in result.stderr and "no report wrote" in result.stderr
+    assert result.returncode == 2 and "seed_figures.csv" in result.stderr and "did not write" in result.stderr
     assert (folder / "seed_figures.csv").read_text(encoding="utf-8") == "precious\n"
     assert sorted(p.name for p in folder.iterdir()) == ["seed_figures.csv"]
     for shipped in ("notebooks", "data"):
         before = sorted(p.name for p in (ROOT / shipped).iterdir())
-        with pytest.raises(InputError, match="no report wrote"):
+        with pytest.raises(InputError, match="did not write"):
             run_report("scenario", out=ROOT / shipped)
         assert sorted(p.name for p in (ROOT / shipped).iterdir()) == before
 
@@ -103,8 +103,8 @@ def test_report_replaces_only_its_own_earlier_files(tmp_path: Path) -> None:
     notebook = echo_notebook(tmp_path / "echo.ipynb")
     out = tmp_path / "out"
     run_report(str(notebook), {"a": "one"}, out)
-    recorded = json.loads((out / MARKER).read_text(encoding="utf-8"))
-    assert recorded["complete"] and set(recorded["files"]) == {"echo.ipynb", "index.html", "echo.json", "metrics.json"}
+    recorded = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["report"]["files"]
+    assert {"echo.ipynb", "index.html", "echo.json"} <= set(recorded)
     (out / "echo.json").write_text("stale", encoding="utf-8")
     run_report(str(notebook), {"a": "two"}, out)  # its own folder: the earlier files are replaced
     assert json.loads((out / "echo.json").read_text(encoding="utf-8"))[0] == "two"
@@ -115,25 +115,23 @@ def test_report_replaces_only_its_own_earlier_files(tmp_path: Path) -> None:
     assert json.loads((out / "echo.json").read_text(encoding="utf-8"))[0] == "two"
 
 
-def test_claim_folder_reads_reports_made_before_the_marker(tmp_path: Path) -> None:
-    """A committed report from before .sim-report.json: its metrics.json lists the files it wrote."""
-    out = tmp_path / "legacy"
+def test_clear_outputs_removes_only_what_the_earlier_report_listed(tmp_path: Path) -> None:
+    out = tmp_path / "earlier"
     out.mkdir()
-    for name in ("a.png", "index.html", "legacy.ipynb"):
+    for name in ("a.png", "index.html", "n.ipynb"):
         (out / name).write_text("x", encoding="utf-8")
-    metrics = {"report": {"notebook": "notebooks/legacy.ipynb", "files": ["a.png", "index.html", "legacy.ipynb"]}}
+    metrics = {"report": {"notebook": "notebooks/n.ipynb", "files": ["a.png", "index.html", "n.ipynb"]}}
     (out / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
-    assert claim_folder(out) == {"a.png", "index.html", "legacy.ipynb", "metrics.json"}
-    (out / "b.csv").write_text("x", encoding="utf-8")
+    (out / "b.csv").write_text("mine", encoding="utf-8")
     with pytest.raises(InputError, match=r"did not write \(b\.csv\)"):
-        claim_folder(out)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert claim_folder(empty) == set()
-    record_files(empty, Path("n.ipynb"), complete=False)
-    assert claim_folder(empty) == set()  # the marker alone is no foreign file
+        clear_outputs(out, Path("n.ipynb"))
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.csv", "index.html", "metrics.json", "n.ipynb"]
+    (out / "b.csv").unlink()
+    clear_outputs(out, Path("n.ipynb"))
+    assert not list(out.iterdir())
+    (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="is a file"):
-        claim_folder(out / "a.png")
+        clear_outputs(tmp_path / "file", Path("n.ipynb"))
 
 
 def test_notebook_names_stay_inside_notebooks(tmp_path: Path) -> None:
