@@ -402,10 +402,16 @@ def regime_handles(regimes: Sequence[str]) -> list:
     return [mpl.lines.Line2D([], [], marker=REGIME_MARKERS.get(r, "o"), color="#444444", ls="", label=r) for r in regimes]
 
 
+def regime_panels(regimes: Sequence[str], height: float, width: float = 4.4) -> tuple[Figure, np.ndarray]:
+    """One panel per persistence regime, side by side, sharing the y axis."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(width * len(regimes), height), sharey=True, squeeze=False)
+    return fig, axes[0]
+
+
 def p_best_by_year(by_year: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str]) -> Figure:
     """P(best) of each condition against the year-end at which the evaluation stops, one panel per regime."""
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.0), sharey=True, squeeze=False)
-    for ax, regime in zip(axes[0], regimes, strict=True):
+    fig, axes = regime_panels(regimes, 3.0)
+    for ax, regime in zip(axes, regimes, strict=True):
         rows = by_year[by_year["regime"] == regime]
         for condition in conditions:
             line = rows[rows["condition"] == condition].sort_values("year")
@@ -414,14 +420,14 @@ def p_best_by_year(by_year: pd.DataFrame, conditions: Sequence[str], regimes: Se
         ax.set_xticks(sorted(rows["year"].unique()), [f"{y}" for y in sorted(rows["year"].unique())], fontsize=8)
         ax.set_title(f"persistence: {regime}")
         ax.set_xlabel("evaluation ends in December of")
-    axes[0][0].set_ylabel("P(best), % of replicates")
+    axes[0].set_ylabel("P(best), % of replicates")
     return fig
 
 
 def ce_plane(frontier: pd.DataFrame, regimes: Sequence[str]) -> Figure:
     """Cost-effectiveness plane: expected cost against expected overall score, frontier joined, one panel per regime."""
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.6), sharey=True, squeeze=False)
-    for ax, regime in zip(axes[0], regimes, strict=True):
+    fig, axes = regime_panels(regimes, 3.6)
+    for ax, regime in zip(axes, regimes, strict=True):
         rows = frontier[frontier["regime"] == regime]
         on = rows[rows["status"] == "frontier"].sort_values("cost")
         ax.plot(on["effect"], on["cost"] / 1e3, color="#555555", lw=1, zorder=1)
@@ -433,14 +439,14 @@ def ce_plane(frontier: pd.DataFrame, regimes: Sequence[str]) -> Figure:
             ax.annotate(name, (row.effect, row.cost / 1e3), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
         ax.set_title(f"persistence: {regime}")
         ax.set_xlabel("overall score (discounted, 2024–2030)")
-    axes[0][0].set_ylabel("discounted cost per community (thousand yuan)")
+    axes[0].set_ylabel("discounted cost per community (thousand yuan)")
     return fig
 
 
 def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str]) -> Figure:
     """P(best buy) of each condition against the value of one score point, one panel per regime."""
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.4 * len(regimes), 3.2), sharey=True, squeeze=False)
-    for ax, regime in zip(axes[0], regimes, strict=True):
+    fig, axes = regime_panels(regimes, 3.2)
+    for ax, regime in zip(axes, regimes, strict=True):
         rows = curves[curves["regime"] == regime]
         for condition in conditions:
             line = rows[rows["condition"] == condition].sort_values("value")
@@ -451,7 +457,7 @@ def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regime
         ax.set_xscale("log")
         ax.set_title(f"persistence: {regime}")
         ax.set_xlabel("value of one score point\n(million yuan per community, log scale)")
-    axes[0][0].set_ylabel("P(best buy), % of draws")
+    axes[0].set_ylabel("P(best buy), % of draws")
     return fig
 
 
@@ -460,9 +466,9 @@ PROGRAM_ALONE = ("P1", "P2", "P3")
 
 def p_best_bars(p_best: pd.DataFrame, regimes: Sequence[str]) -> Figure:
     """P(best) of each program alone per regime: seeds only (hatched) against parameters and seeds (solid)."""
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.0 * len(regimes), 3.0), sharey=True, squeeze=False)
+    fig, axes = regime_panels(regimes, 3.0, width=4.0)
     kinds = ("seeds only", "parameters and seeds")
-    for ax, regime in zip(axes[0], regimes, strict=True):
+    for ax, regime in zip(axes, regimes, strict=True):
         rows = p_best[p_best["regime"] == regime].set_index(["uncertainty", "program"])["p_best"]
         x = np.arange(len(PROGRAM_ALONE))
         for k, kind in enumerate(kinds):
@@ -477,7 +483,7 @@ def p_best_bars(p_best: pd.DataFrame, regimes: Sequence[str]) -> Figure:
         ax.set_ylim(0, 112)
         ax.set_title(f"persistence: {regime}")
         ax.grid(axis="x", visible=False)
-    axes[0][0].set_ylabel("P(best), %")
+    axes[0].set_ylabel("P(best), %")
     return fig
 
 

@@ -422,16 +422,12 @@ def morris_indices(problem: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, ok:
     """
     from SALib.analyze import morris
 
-    d = problem["num_vars"]
-    keep = ok.reshape(-1, d + 1).all(axis=1)
-    if keep.sum() < 2:
-        raise InputError(f"only {int(keep.sum())} complete Morris trajectories; the screen needs at least 2")
-    rows = np.repeat(keep, d + 1)
+    rows, kept = _complete_blocks(ok, problem["num_vars"] + 1, "Morris trajectories")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         found = morris.analyze(dict(problem), X[rows], Y[rows], num_levels=levels, seed=seed)
     return pd.DataFrame({"parameter": found["names"], "mu_star": found["mu_star"], "mu_star_conf": found["mu_star_conf"],
-                         "sigma": found["sigma"], "mu": found["mu"], "trajectories": int(keep.sum())})  # fmt: skip
+                         "sigma": found["sigma"], "mu": found["mu"], "trajectories": kept})  # fmt: skip
 
 
 def sobol_indices(problem: Mapping[str, Any], Y: np.ndarray, ok: np.ndarray, bootstrap: int = 1000,
@@ -443,16 +439,20 @@ def sobol_indices(problem: Mapping[str, Any], Y: np.ndarray, ok: np.ndarray, boo
     """
     from SALib.analyze import sobol
 
-    d = problem["num_vars"]
-    keep = ok.reshape(-1, d + 2).all(axis=1)
-    if keep.sum() < 2:
-        raise InputError(f"only {int(keep.sum())} complete Saltelli blocks; the Sobol estimate needs at least 2")
-    rows = np.repeat(keep, d + 2)
+    rows, kept = _complete_blocks(ok, problem["num_vars"] + 2, "Saltelli blocks")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = sobol.analyze(dict(problem), Y[rows], calc_second_order=False, num_resamples=bootstrap, seed=seed)
     return pd.DataFrame({"parameter": problem["names"], "S1": found["S1"], "S1_conf": found["S1_conf"], "ST": found["ST"],
-                         "ST_conf": found["ST_conf"], "blocks": int(keep.sum())})  # fmt: skip
+                         "ST_conf": found["ST_conf"], "blocks": kept})  # fmt: skip
+
+
+def _complete_blocks(ok: np.ndarray, size: int, what: str) -> tuple[np.ndarray, int]:
+    """Rows of the blocks (consecutive runs of `size`) whose every output is `ok`, and how many blocks that is."""
+    keep = ok.reshape(-1, size).all(axis=1)
+    if keep.sum() < 2:
+        raise InputError(f"only {int(keep.sum())} complete {what}; the analysis needs at least 2")
+    return np.repeat(keep, size), int(keep.sum())
 
 
 def _design_outputs(table: pd.DataFrame, spec: Any, failed: Mapping[str, str], regimes: Sequence[str], s: Settings,
