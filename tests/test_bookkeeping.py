@@ -13,8 +13,7 @@ import pytest
 from conftest import run, scenario_path
 from sim import build_model, load_scenario
 from sim.agents import Cadre, Community
-from sim.processes.posting import filled_posts
-from sim.state import ADVANCEMENT, DIGITAL, ELDERLY, FOUNDATION, GRID, IDLE, MATURE, POST_TYPES
+from sim.state import ADVANCEMENT, DIGITAL, ELDERLY, FOUNDATION, GRID, IDLE, MATURE, POST_TYPES, filled_posts
 
 SCENARIOS = ("baseline", "all_programs")
 OUTFLOWS = ("exits_voluntary", "exits_appraisal", "exits_retirement", "promotions")
@@ -108,13 +107,13 @@ def check_invariants(model, month: int, v: Violations, scientific_since: np.ndar
     serving, home = t.serving[rows], t.home[rows]
     v.check(bool(((serving >= 0) & (serving < n)).all()), month, "serving community out of range")
     v.check(bool((c.cluster[serving] == c.cluster[home]).all()), month, "cadre serving outside its pool")
-    pooled_ever = model.p.cross_street_rotation or any(
+    pooled_ever = model.policy_scenario.parameters.cross_street_rotation or any(
         prog.levers.get("cross_street_rotation") for prog in model.policy_scenario.programs
     )
     if not pooled_ever:
         v.check(bool((serving == home).all()), month, "seconded although cross-street rotation is never on")
     # Establishment in scientific-use communities (digital, elderly, grid; admin may be overstaffed, F22).
-    filled, establishment = filled_posts(model), c.establishment
+    filled, establishment = filled_posts(model.cadres, model.rows, model.communities.n), c.establishment
     # A community that switched from traditional use keeps its old posts until they rotate out;
     # after rotation_period_months + 1 months of scientific use every post was filled by the rule.
     settled = scientific_since >= model.policy.levers.rotation_period_months + 1
@@ -174,11 +173,11 @@ def test_scientific_posts_never_grow_above_establishment(seed):
     (Posts inherited from traditional use may exceed it until they rotate out; the count may
     then only fall.)"""
     model = build_model(load_scenario(scenario_path("all_programs"), SIZE), seed)
-    before = filled_posts(model)
+    before = filled_posts(model.cadres, model.rows, model.communities.n)
     problems = []
     for month in range(1, model.p.months + 1):
         model.step()
-        after = filled_posts(model)
+        after = filled_posts(model.cadres, model.rows, model.communities.n)
         scientific = model.policy.features["rotation"]
         cap = np.maximum(model.communities.establishment, before)
         for kind in (DIGITAL, ELDERLY, GRID):
@@ -197,5 +196,7 @@ def test_baseline_scientific_communities_post_within_establishment_from_month_0(
                 model.step()
             scientific = model.policy.features["rotation"]
             kinds = [DIGITAL, ELDERLY, GRID]
-            over = filled_posts(model)[:, kinds] > model.communities.establishment[:, kinds]
+            over = (
+                filled_posts(model.cadres, model.rows, model.communities.n)[:, kinds] > model.communities.establishment[:, kinds]
+            )
             assert not (over & scientific[:, None]).any(), (seed, month)

@@ -75,7 +75,7 @@ def policy_at(scenario: str, month: int, **overrides):
 
 
 def status_quo(lever: str, model):
-    return model.p[lever]
+    return model.policy_scenario.parameters[lever]
 
 
 @pytest.mark.parametrize("key", list(program_entries()))
@@ -141,9 +141,9 @@ def test_recurring_levers_revert_under_every_regime(lever, persistence):
 def test_revert_returns_every_lever_to_the_status_quo():
     policy, model = policy_at("all_programs", month_index(2029, 1), persistence="revert")
     for lever in NUMERIC_LEVERS:
-        assert getattr(policy.levers, lever) == model.p[lever], lever
+        assert getattr(policy.levers, lever) == model.policy_scenario.parameters[lever], lever
     for lever in SWITCH_LEVERS:
-        assert np.all(policy.by_community(lever) == model.p[lever]), lever
+        assert np.all(policy.by_community(lever) == model.policy_scenario.parameters[lever]), lever
 
 
 def test_persistence_is_checked_like_any_parameter():

@@ -16,8 +16,7 @@ from scipy import integrate, stats
 from conftest import default, run, scenario_path, seed_figures
 from sim import build_model, load_scenario
 from sim.processes import appraisal, monthly_probability, selection
-from sim.processes.posting import filled_posts
-from sim.state import ADVANCEMENT, FOUNDATION, IDLE, MATURE, REFINEMENT
+from sim.state import ADVANCEMENT, FOUNDATION, IDLE, MATURE, REFINEMENT, filled_posts
 
 Z = 4.0  # width of statistical bands in standard deviations
 SEEDS = range(5)
@@ -453,7 +452,7 @@ def test_full_rotation_coverage_lowers_idle_rate(seed):
 def test_filled_posts_counts_by_serving_community():
     model = model_for(0, n_communities=20)
     t, rows = model.cadres, model.rows
-    filled = filled_posts(model)
+    filled = filled_posts(model.cadres, model.rows, model.communities.n)
     posted = rows[t.post[rows] != IDLE]
     assert filled.sum() == len(posted)
     for community in range(model.communities.n):

@@ -2,9 +2,13 @@
 
 Each agent is a thin view on one row of the model's array tables (`sim.state`): reading
 `cadre.age` reads the model's age array. The monthly processes work on the arrays in bulk
-(see `sim.model`), which is what lets a Mesa model of a million cadres run in minutes;
-the agents give researchers the usual Mesa handles (`model.agents_by_type[Cadre]`,
-AgentSet `select`, `get`, `groupby`) for inspection, notebooks and tests.
+(see `sim.model`) and never touch an agent, so agents are built only when someone asks for
+them, the way Starsim's `people.person(i)` builds a person: `model.agents`,
+`model.agents_by_type[Cadre]` (Mesa AgentSets, with `select`, `get`, `groupby`, ...),
+`model.cadre(row)` or `model.community(index)`. `LazyAgents` keeps the Mesa agents in step
+with the arrays at that moment: a Cadre agent for every cadre in the reserve (the same
+object for as long as the cadre stays), none for those who left. A run that never asks
+pays nothing for agents.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.outcomes import cgcmm_levels
 from sim.state import DOMAINS, EDUCATION, IDLE, POST_TYPES, STAGES
 
 if TYPE_CHECKING:
@@ -28,8 +33,17 @@ class Cadre(mesa.Agent):
     def __init__(self, model: CadreModel, row: int) -> None:
         super().__init__(model)
         self.row = row
+        self._key = int(model.cadres.key[row])
+
+    @property
+    def present(self) -> bool:
+        """Whether the cadre is still in the reserve (its row may since hold a newcomer)."""
+        t = self.model.cadres
+        return bool(t.alive[self.row]) and int(t.key[self.row]) == self._key
 
     def _get(self, name: str):
+        if not self.present:
+            raise LookupError(f"cadre {self._key} has left the reserve; its row now belongs to someone else")
         return getattr(self.model.cadres, name)[self.row]
 
     @property
@@ -52,12 +66,14 @@ class Cadre(mesa.Agent):
     @property
     def competence(self) -> dict[str, float]:
         """Competence (0-100) in the five domains."""
+        self._get("alive")
         return dict(zip(DOMAINS, self.model.cadres.competence[self.row].tolist(), strict=True))
 
     @property
     def cgcmm_level(self) -> int:
         """Capability maturity level 1-5 (F31) from mean competence."""
-        return int(self.model.cgcmm_levels(self.model.cadres.competence[[self.row]])[0])
+        competence = self.model.cadres.competence[[self.row]]
+        return int(cgcmm_levels(competence, self.model.p.cgcmm_thresholds)[0])
 
     @property
     def stage(self) -> str:
@@ -77,6 +93,9 @@ class Cadre(mesa.Agent):
     @property
     def mentor_trained(self) -> bool:
         return bool(self.model.policy.mentor_trained[self.home, self._get("mentor")])
+
+    def __repr__(self) -> str:
+        return f"Cadre(row={self.row}, key={self._key})"
 
     @property
     def score(self) -> float:
@@ -147,3 +166,55 @@ class Community(mesa.Agent):
     def reserve(self) -> list[Cadre]:
         """The cadres in this community's reserve."""
         return list(self.model.agents_by_type[Cadre].select(lambda a: a.home == self.index))
+
+
+class LazyAgents:
+    """Builds and retires a model's Mesa agents when they are asked for, not every month.
+
+    Agents are made with `Cadre(model, row)` / `Community(model, index)` and retired with
+    `agent.remove()`, so Mesa's own registry (`model.agents`, `agents_by_type`) stays the
+    one source of truth between two look-ups.
+    """
+
+    def __init__(self, model: CadreModel) -> None:
+        self.model = model
+        self.cadres: dict[int, Cadre] = {}  # row -> agent of the cadre in it when last synced
+        self.communities: list[Community] = []
+        self._synced: object = None  # the model's `rows` array when last synced
+
+    def sync(self) -> None:
+        """Make the agents match the arrays now: one per community, one per cadre in the reserve.
+
+        The model replaces its `rows` array whenever cadres join or leave, so an unchanged
+        array means there is nothing to do.
+        """
+        model = self.model
+        if model.rows is self._synced:
+            return
+        self._synced = model.rows
+        if not self.communities:
+            self.communities = [Community(model, i) for i in range(model.communities.n)]
+        rows = model.rows.tolist()
+        keys = model.cadres.key[model.rows].tolist()
+        keep = {}
+        for row, key in zip(rows, keys, strict=True):
+            agent = self.cadres.pop(row, None)
+            if agent is not None and agent._key != key:
+                agent.remove()
+                agent = None
+            keep[row] = agent if agent is not None else Cadre(model, row)
+        for agent in self.cadres.values():  # rows no longer in the reserve
+            agent.remove()
+        self.cadres = keep
+
+    def cadre(self, row: int) -> Cadre:
+        """The agent of the cadre in `row` (which must be in the reserve)."""
+        self.sync()
+        if row not in self.cadres:
+            raise LookupError(f"no cadre in row {row}; rows in the reserve are model.rows")
+        return self.cadres[row]
+
+    def community(self, index: int) -> Community:
+        """The agent of community `index` (0 to n_communities - 1)."""
+        self.sync()
+        return self.communities[index]

@@ -9,12 +9,33 @@ acts, so every scenario run from one seed starts from the same state.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.errors import InputError
 from sim.parameters import Parameters
 from sim.policy import FEATURES
-from sim.state import DOMAINS, GRID, CadreTable, CommunityTable, cadre_key
+from sim.processes.posting import post_scientific, take_posts
+from sim.state import (
+    ADMIN,
+    ADVANCEMENT,
+    DIGITAL,
+    DOMAINS,
+    ELDERLY,
+    FOUNDATION,
+    GRID,
+    IDLE,
+    N_POST_TYPES,
+    CadreTable,
+    CommunityTable,
+    cadre_key,
+    filled_posts,
+    rank_in_group,
+)
+
+if TYPE_CHECKING:
+    from sim.model import CadreModel
 
 
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:
@@ -81,7 +102,7 @@ def _establishment(p: Parameters, quota: np.ndarray) -> np.ndarray:
 def build_cadres(p: Parameters, c: CommunityTable, rng: np.random.Generator) -> CadreTable:
     """The reserve of June 2023, matching F05, F07-F10, F23 and F24 up to rounding.
 
-    Training status and posts (F19-F22) are set by `sim.processes.posting.initial_posts`."""
+    Training status and posts (F19-F22) are set by `initial_posts`."""
     n = int(c.base_quota.sum())
     table = CadreTable(int(n * 1.3) + 16)
     rows = table.allocate(n)
@@ -167,3 +188,99 @@ def entry_competence(
     shift = np.where(studied_elderly, 0.5, -0.5) * p.elderly_psychology_bonus
     competence[:, DOMAINS.index("elderly_social")] += np.where(young, shift, 0.0)
     return np.clip(competence, 0, 100)
+
+
+def initial_posts(model: CadreModel, rng: np.random.Generator) -> np.ndarray:
+    """Training status and posts in June 2023 (F19-F22).
+
+    Scientific-use communities: all but `untrained_share_scientific` of cadres have finished
+    the foundation stage, and posts are filled by the same matching as every later month
+    (who stays idle follows from that). Time in post is spread over the rotation period so
+    that rotations do not come in waves.
+    Traditional communities: exactly F19's share idle and F20's share of the posted
+    untrained; their posts make up the rest of F21's digital and F22's administrative
+    staffing (digital posts to the most digitally able), then elderly posts up to
+    establishment, then grid posts. Their 2023 mix is the mix they keep posting in.
+    F21 and F22 are met exactly when the parameters allow it (the defaults do); otherwise,
+    e.g. with no traditional communities at all, as closely as they allow.
+
+    Returns the traditional post mix: the shares of post types among the posted traditional
+    cadres, which traditional communities keep posting in (`posting.post`).
+    """
+    p, t = model.p, model.cadres
+    rows = model.rows
+    scientific = model.policy.features["rotation"][t.home[rows]]
+    _set_training(t, choose(rng, rows[scientific], 1 - p.untrained_share_scientific), rows[scientific])
+    post_scientific(model, rows[scientific])
+    posted_scientific = rows[scientific & (t.post[rows] != IDLE)]
+    t.months_in_post[posted_scientific] = rng.integers(0, model.policy.levers.rotation_period_months, len(posted_scientific))
+    traditional = rows[~scientific]
+    idle = choose(rng, traditional, p.idle_share_traditional)
+    posted = np.setdiff1d(traditional, idle)
+    untrained = np.concatenate([choose(rng, posted, p.untrained_posted_share), choose(rng, idle, p.untrained_posted_share)])
+    _set_training(t, np.setdiff1d(traditional, untrained), traditional)
+    _staff_traditional(model, posted, rng)
+    t.months_in_post[posted] = rng.integers(0, 12, len(posted))
+    idle_rows = rows[t.post[rows] == IDLE]
+    t.months_idle[idle_rows] = rng.integers(1, 13, len(idle_rows))
+    mix = np.bincount(t.post[posted], minlength=N_POST_TYPES)
+    return mix / max(1, mix.sum())
+
+
+def _set_training(t, specialised: np.ndarray, everyone: np.ndarray) -> None:
+    """Specialised cadres have finished the foundation stage; the rest have not started it."""
+    t.specialised[everyone] = False
+    t.stage[everyone] = FOUNDATION
+    t.stage_months[everyone] = 0
+    t.specialised[specialised] = True
+    t.stage[specialised] = ADVANCEMENT
+    t.stage_months[specialised] = 0
+
+
+def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Generator) -> None:
+    p, t, c = model.p, model.cadres, model.communities
+    establishment = c.establishment.sum(axis=0)
+    target_digital = round((1 - p.digital_vacancy_2023) * establishment[DIGITAL])
+    target_admin = round((1 + p.admin_overstaffing_2023) * establishment[ADMIN])
+    _trim_scientific(model, DIGITAL, target_digital)
+    _trim_scientific(model, ADMIN, target_admin)
+    already = filled_posts(t, model.rows, c.n).sum(axis=0)
+    n_digital = target_digital - already[DIGITAL]
+    digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, p.initial_staffing_noise, len(posted))
+    # The most digitally able, but no more in a community than it has open digital posts.
+    by_community = np.lexsort((-digital_skill, t.home[posted]))
+    home = t.home[posted][by_community]
+    rank = rank_in_group(home)
+    open_digital = np.maximum(0, c.establishment[:, DIGITAL] - filled_posts(t, model.rows, c.n)[:, DIGITAL])
+    eligible = by_community[rank < open_digital[home]]
+    chosen = eligible[np.argsort(-digital_skill[eligible], kind="stable")][:n_digital]
+    take_posts(t, posted[chosen], DIGITAL, t.home[posted[chosen]])
+    rest = rng.permutation(np.setdiff1d(posted, posted[chosen]))
+    n_admin = max(0, target_admin - already[ADMIN])
+    take_posts(t, rest[:n_admin], ADMIN, t.home[rest[:n_admin]])
+    others = rest[n_admin:]
+    # The rest: elderly posts up to establishment, most able in elderly work first; then grid.
+    skill = t.competence[others, DOMAINS.index("elderly_social")]
+    others = others[np.lexsort((-skill, t.home[others]))]
+    community = t.home[others]
+    rank_in_community = rank_in_group(community)
+    open_elderly = np.maximum(0, c.establishment[:, ELDERLY] - filled_posts(t, model.rows, c.n)[:, ELDERLY])
+    kind = np.where(rank_in_community < open_elderly[community], ELDERLY, GRID)
+    take_posts(t, others, kind, community)
+
+
+def _trim_scientific(model: CadreModel, kind: int, target: int) -> None:
+    """If scientific-use communities alone hold more posts of `kind` than the 2023 figure
+    allows, the least able of them start idle instead (they are re-matched in month 1)."""
+    t, rows = model.cadres, model.rows
+    holders = rows[t.post[rows] == kind]
+    excess = len(holders) - target
+    if excess <= 0:
+        return
+    weights = model.post_domains[kind]
+    fit = t.competence[holders] @ weights
+    released = holders[np.argsort(fit, kind="stable")[:excess]]
+    t.post[released] = IDLE
+    t.last_post[released] = IDLE
+    t.serving[released] = t.home[released]
+    t.months_in_post[released] = 0

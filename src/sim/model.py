@@ -1,6 +1,7 @@
 """The cadre pipeline model: Mesa model of community reserve cadres, month by month.
 
-Month 0 is the article's June 2023 state; month 1 is July 2023. Each month, in order:
+Month 0 is the article's June 2023 state (`sim.initial`); month 1 is July 2023. Each month,
+in order:
 
 1. policy      - levers for the month: the scenario's values, overridden by active programs
                  and, after their windows, by what the persistence regime keeps (`sim.policy`)
@@ -17,6 +18,13 @@ Month 0 is the article's June 2023 state; month 1 is July 2023. Each month, in o
 
 Recruits join at the end of the month: their first training, posting and appraisal come
 the month after. In stock terms, n(t+1) = n(t) P + R r (see the Markov mode in docs/ODD.md).
+
+This module only orders the work: set-up lives in `sim.initial`, what policy is in force in
+`sim.policy`, the arrays and queries on them in `sim.state`, each process in
+`sim.processes`, and what is recorded in `sim.outcomes`. Processes read `model.p` (every
+parameter except the levers, which raise an error pointing to `model.policy`) and
+`model.policy` (the levers in force this month). Mesa agents are built only on access
+(`sim.agents`).
 """
 
 from __future__ import annotations
@@ -25,15 +33,15 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import Cadre, Community
-from sim.costs import monthly_cost, priced_lines
-from sim.initial import build_cadres, build_communities
+from sim.agents import Cadre, Community, LazyAgents
+from sim.costs import priced_lines
+from sim.initial import build_cadres, build_communities, initial_posts
 from sim.outcomes import measure, reference_values
-from sim.policy import PolicySchedule
+from sim.policy import FIRST_CALENDAR_MONTH, PolicySchedule, year_of
 from sim.processes import appraisal, careers, posting, selection, training
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
-from sim.state import POST_TYPES
+from sim.state import POST_TYPES, stage_lengths
 
 START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
 FLOWS = ("recruits", "promotions", "exits_voluntary", "exits_appraisal", "exits_retirement")
@@ -44,35 +52,39 @@ class CadreModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, seed: int = 0) -> None:
         super().__init__(rng=seed)
+        self._lazy = LazyAgents(self)
         self.policy_scenario = scenario
-        self.p = p = scenario.parameters
+        self.p = p = scenario.parameters.without_levers()
         self.seed = seed
         self.streams = RandomStreams(seed)
         self.month = 0
-        self.stage_focus = np.array(
-            [np.zeros(5), p.stage_focus_foundation, p.stage_focus_advancement, p.stage_focus_refinement, np.zeros(5)]
-        )
-        self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
+        self._set_constants()
         self.communities = build_communities(p, self.rng)
         self._grow_quota()
-        self.policy_schedule = PolicySchedule(p, scenario.programs, self.communities, seed)
+        self.policy_schedule = PolicySchedule(scenario.parameters, scenario.programs, self.communities, seed)
         self.policy = self.policy_schedule.at(0, programs_apply=False)  # June 2023 is before any program
-        self.cost_lines = {prog.key: priced_lines(prog, p) for prog in scenario.programs}
+        self.cost_lines = {prog.key: priced_lines(prog, scenario.parameters) for prog in scenario.programs}
         self.cadres = build_cadres(p, self.communities, self.rng)
         self.pending = np.zeros((self.communities.n, selection.MAX_DELAY + 1), dtype=np.int64)
-        Community.create_agents(self, self.communities.n, list(range(self.communities.n)))
-        # A list, not a numpy object array: the garbage collector cannot see into object arrays,
-        # so the model <-> agent cycle through one would never be freed.
-        self._agent_of_row: list[Cadre | None] = [None] * self.cadres.capacity
         self.rows = self.cadres.rows()
-        self.add_cadres(self.rows)
-        posting.initial_posts(self, self.rng)
+        self.traditional_post_mix = initial_posts(self, self.rng)
         appraisal.score_newcomers(self, self.rows)
         self.flows = dict.fromkeys(FLOWS, 0)
         self.flows_by_community = {flow: np.zeros(self.communities.n, dtype=np.int64) for flow in FLOWS}
         self.reference = reference_values(self)
         self.records: list[dict] = []
         self._record()
+
+    def _set_constants(self) -> None:
+        """Arrays derived from parameters once, rather than every month."""
+        p = self.p
+        self.stage_focus = np.array(
+            [np.zeros(5), p.stage_focus_foundation, p.stage_focus_advancement, p.stage_focus_refinement, np.zeros(5)]
+        )
+        self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
+        self.stage_lengths = stage_lengths(p)
+        ends = pd.period_range(START, periods=p.months + 1, freq="M").to_timestamp(how="end").normalize()
+        self._dates = list(ends)
 
     # --- calendar -----------------------------------------------------------------------
     @property
@@ -81,11 +93,11 @@ class CadreModel(mesa.Model):
 
     @property
     def year(self) -> int:
-        return self.period.year
+        return year_of(self.month)
 
     @property
     def calendar_month(self) -> int:
-        return self.period.month
+        return (FIRST_CALENDAR_MONTH - 1 + self.month) % 12 + 1
 
     # --- the monthly step -----------------------------------------------------------------
     def step(self) -> None:
@@ -111,10 +123,7 @@ class CadreModel(mesa.Model):
 
     # --- cadres joining and leaving -----------------------------------------------------
     def add_cadres(self, rows: np.ndarray) -> None:
-        """Create a Mesa agent for each new row."""
-        self._agent_of_row.extend([None] * (self.cadres.capacity - len(self._agent_of_row)))
-        for row in rows.tolist():
-            self._agent_of_row[row] = Cadre(self, row)
+        """Count newly allocated rows as this month's recruits."""
         if self.month > 0:
             self.flows_by_community["recruits"] += np.bincount(self.cadres.home[rows], minlength=self.communities.n)
         self.rows = self.cadres.rows()
@@ -124,23 +133,43 @@ class CadreModel(mesa.Model):
         if len(rows) == 0:
             return
         self.flows_by_community[flow] += np.bincount(self.cadres.home[rows], minlength=self.communities.n)
-        for row in rows.tolist():
-            self._agent_of_row[row].remove()
-            self._agent_of_row[row] = None
         self.cadres.release(rows)
         self.rows = self.cadres.rows()
 
+    # --- Mesa agents, built on access (sim.agents) ---------------------------------------
+    @property
+    def agents(self):
+        """All Mesa agents (an AgentSet): every community and every cadre in the reserve now."""
+        if hasattr(self, "_lazy"):
+            self._lazy.sync()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        """{Cadre: AgentSet, Community: AgentSet}, built from the arrays on access."""
+        if hasattr(self, "_lazy"):
+            self._lazy.sync()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        if hasattr(self, "_lazy"):
+            self._lazy.sync()
+        return super().agent_types
+
+    def cadre(self, row: int) -> Cadre:
+        """The Mesa agent of the cadre in `row` of `model.cadres` (one of `model.rows`)."""
+        return self._lazy.cadre(row)
+
+    def community(self, index: int) -> Community:
+        """The Mesa agent of community `index`."""
+        return self._lazy.community(index)
+
     # --- outputs ------------------------------------------------------------------------
-    def cgcmm_levels(self, competence: np.ndarray) -> np.ndarray:
-        """CGCMM level 1-5 (F31) from mean competence across the five domains."""
-        return 1 + np.searchsorted(np.asarray(self.p.cgcmm_thresholds), competence.mean(axis=1), side="right")
-
-    def program_cost(self, quantities: dict[str, float]) -> float:
-        """Yuan spent on programs this month at central prices (`sim.costs`)."""
-        return monthly_cost(self.policy.phases, self.cost_lines, quantities)
-
     def _record(self) -> None:
-        row = {"month": self.month, "date": self.period.to_timestamp(how="end").normalize()}
+        if self.month >= len(self._dates):  # stepped by hand past the scenario's horizon
+            self._dates.append((self.period).to_timestamp(how="end").normalize())
+        row = {"month": self.month, "date": self._dates[self.month]}
         row.update(measure(self))
         row["programs_active"] = "+".join(p.id for p in self.policy.active_programs)
         self.records.append(row)

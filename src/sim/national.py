@@ -22,10 +22,9 @@ from sim.checks import shown, whole_number
 from sim.errors import InputError, RunError
 from sim.model import CadreModel
 from sim.parameters import spec
-from sim.processes.posting import filled_posts
 from sim.scenario import Scenario, load_scenario
 from sim.simulate import build_model
-from sim.state import DIGITAL, IDLE
+from sim.state import DIGITAL, IDLE, filled_posts
 
 NATIONAL_COMMUNITIES = 110_000  # order of magnitude of China's urban communities (issue brief)
 TOTALS = {
@@ -49,7 +48,7 @@ def community_totals(model: CadreModel) -> pd.DataFrame:
             "stratum": c.tier.astype(np.int64) * 4 + c.east * 2 + c.county,
             "cadres": np.bincount(home, minlength=n),
             "idle": np.bincount(home[t.post[rows] == IDLE], minlength=n),
-            "digital_posts_filled": filled_posts(model)[:, DIGITAL],
+            "digital_posts_filled": filled_posts(t, rows, n)[:, DIGITAL],
             "recruits": flows["recruits"],
             "promotions": flows["promotions"],
             "exits": flows["exits_voluntary"] + flows["exits_appraisal"] + flows["exits_retirement"],

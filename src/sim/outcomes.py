@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.processes.posting import filled_posts
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, STAGES
+from sim.costs import monthly_cost
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, filled_posts
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -26,10 +26,15 @@ def logit(x: float) -> float:
     return float(np.log(x / (1 - x)))
 
 
+def cgcmm_levels(competence: np.ndarray, thresholds) -> np.ndarray:
+    """CGCMM level 1-5 (F31) of each row of `competence`, from its mean across the five domains."""
+    return 1 + np.searchsorted(np.asarray(thresholds), competence.mean(axis=1), side="right")
+
+
 def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, float]:
     """Capacity (0-1) of each post type and overall, pooled over communities.
 
-    `count` is `filled_posts(model)` when the caller has it already.
+    `count` is `filled_posts` of the model's cadres when the caller has it already.
     """
     p, t, rows, c = model.p, model.cadres, model.rows, model.communities
     posted = rows[t.post[rows] != IDLE]
@@ -37,9 +42,9 @@ def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, 
     weights = model.post_domains[kind]
     value = (t.competence[posted] * weights).sum(axis=1) / weights.sum(axis=1) / 100
     value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
-    cell = t.serving[posted] * 4 + kind
-    delivered = np.bincount(cell, weights=value, minlength=4 * c.n).reshape(c.n, 4)
-    count = filled_posts(model) if count is None else count
+    cell = t.serving[posted] * N_POST_TYPES + kind
+    delivered = np.bincount(cell, weights=value, minlength=N_POST_TYPES * c.n).reshape(c.n, N_POST_TYPES)
+    count = filled_posts(t, rows, c.n) if count is None else count
     establishment = c.establishment
     share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
     by_type = (delivered * share_counted).sum(axis=0) / np.maximum(1, establishment.sum(axis=0))
@@ -74,8 +79,8 @@ def measure(model: CadreModel) -> dict[str, float]:
     age = t.age[rows]
     competence = t.competence[rows]
     mean_competence = float(competence.mean()) if len(rows) else 0.0
-    levels = model.cgcmm_levels(competence)
-    filled = filled_posts(model)
+    levels = cgcmm_levels(competence, p.cgcmm_thresholds)
+    filled = filled_posts(t, rows, c.n)
     counts = filled.sum(axis=0)
     staffed = np.minimum(filled, c.establishment).sum(axis=0)  # a surplus in one community fills no vacancy elsewhere
     establishment = c.establishment.sum(axis=0)
@@ -132,8 +137,10 @@ def measure(model: CadreModel) -> dict[str, float]:
         "service_satisfaction": 100 * _ratio(cap["service"], ref["service"]) ** p.satisfaction_capacity_elasticity,
         "governance_cost": 100 * _ratio(cap["overall"], ref["overall"]) ** -p.cost_capacity_elasticity,
         "response_speed": 100 * _ratio(cap["response"], ref["response"]) ** p.response_capacity_elasticity,
-        "program_cost": model.program_cost(
-            {"community_year": c.n, "cadre_year": len(rows), "central_west_cadre_year": int(np.count_nonzero(~c.east[home]))}
+        "program_cost": monthly_cost(  # yuan this month at central prices (sim.costs)
+            model.policy.phases,
+            model.cost_lines,
+            {"community_year": c.n, "cadre_year": len(rows), "central_west_cadre_year": int(np.count_nonzero(~c.east[home]))},
         ),
     }
     return row

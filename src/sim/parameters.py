@@ -187,10 +187,53 @@ class Parameters(Mapping[str, Any]):
         """A copy with some values changed (checked like any override)."""
         return Parameters(overrides, where, base=self._values)
 
+    def without_levers(self) -> MechanismParameters:
+        """The same values minus the policy levers: what the model hands its processes."""
+        return MechanismParameters(self)
+
     def changed(self) -> dict[str, Any]:
         """The values that differ from the defaults (calibrated where calibrated)."""
         defaults = default_values()
         return {k: v for k, v in self._values.items() if v != defaults[k]}
+
+
+class MechanismParameters(Mapping[str, Any]):
+    """Every parameter except the policy levers, as `params.name` or `params["name"]`.
+
+    A lever's value in the scenario is its status quo, wrong once a program starts; the
+    value in force this month is in the model's `Policy` (`sim.policy`). Reading a lever
+    here is therefore an error that says where to look instead.
+    """
+
+    def __init__(self, parameters: Parameters) -> None:
+        levers = {name for name, s in catalogue().items() if s.lever}
+        self._values = {k: v for k, v in parameters.items() if k not in levers}
+        self.__dict__.update(self._values)
+
+    def _lever_error(self, name: str) -> str:
+        where = "policy.levers." + name if catalogue()[name].type in ("float", "int") else f"policy.by_community('{name}')"
+        return (
+            f"'{name}' is a policy lever: read the value in force this month as model.{where} "
+            f"(the scenario's status quo is model.policy_scenario.parameters['{name}'])"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name in catalogue() and catalogue()[name].lever:
+            raise AttributeError(self._lever_error(name))
+        raise AttributeError(f"no parameter '{name}'")
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        if name in catalogue() and catalogue()[name].lever:
+            raise KeyError(self._lever_error(name))
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def _check_consistency(values: Mapping[str, Any], where: str) -> None:

@@ -12,7 +12,8 @@ import numpy as np
 DOMAINS = ("policy_law", "emergency", "digital", "elderly_social", "mediation")
 POST_TYPES = ("admin", "digital", "elderly", "grid")
 IDLE = -1
-ADMIN, DIGITAL, ELDERLY, GRID = range(4)
+N_POST_TYPES = len(POST_TYPES)
+ADMIN, DIGITAL, ELDERLY, GRID = range(N_POST_TYPES)
 EDUCATION = ("below_bachelor", "bachelor", "masters_plus")
 STAGES = ("", "foundation", "advancement", "refinement", "mature")  # F33; index 1..4
 FOUNDATION, ADVANCEMENT, REFINEMENT, MATURE = 1, 2, 3, 4
@@ -110,6 +111,33 @@ class CommunityTable:
     def mentors_trained(self, share: float) -> np.ndarray:
         """(n, mentors) booleans: which mentors are professionally trained (F26)."""
         return self.mentor_rank < share
+
+
+def filled_posts(cadres: CadreTable, rows: np.ndarray, n_communities: int) -> np.ndarray:
+    """(communities, post types) count of the cadres in `rows` serving in each post type.
+
+    Counted where they serve, which differs from their home when seconded to a pool (F36).
+    """
+    rows = rows[cadres.post[rows] != IDLE]
+    cell = cadres.serving[rows] * N_POST_TYPES + cadres.post[rows]
+    return np.bincount(cell, minlength=N_POST_TYPES * n_communities).reshape(n_communities, N_POST_TYPES)
+
+
+def stage_lengths(p) -> np.ndarray:
+    """Training months each stage needs, indexed by stage (F33); 1 where no count applies.
+
+    Index 0 is unused and the mature stage never completes, so both hold 1: a safe divisor.
+    """
+    return np.array([1, p.foundation_months, p.advancement_months, p.refinement_months, 1])
+
+
+def rank_in_group(sorted_groups: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal values, for an array sorted by group.
+
+    [4, 4, 7, 7, 7, 9] -> [0, 1, 0, 1, 2, 0]: with items sorted by (group, preference),
+    `rank < places[group]` picks each group's best.
+    """
+    return np.arange(len(sorted_groups)) - np.searchsorted(sorted_groups, sorted_groups)
 
 
 def cadre_key(community: np.ndarray, serial: np.ndarray) -> np.ndarray:

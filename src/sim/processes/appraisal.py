@@ -29,7 +29,7 @@ def health_index(model: CadreModel, rows: np.ndarray) -> np.ndarray:
     competence = t.competence[rows]
     posted = np.where(t.post[rows] != IDLE, 100.0, np.maximum(0.0, 100.0 - 100.0 * t.months_idle[rows] / 12))
     stage = t.stage[rows]
-    needed = np.array([1, p.foundation_months, p.advancement_months, p.refinement_months, 1])[stage]
+    needed = model.stage_lengths[stage]
     progress = np.where(stage == MATURE, 100.0, 100.0 * (stage - 1 + t.stage_months[rows] / needed) / 3)
     contribution = np.minimum(100.0, 100.0 * t.contribution[rows] / p.contribution_reference)
     return (competence.sum(axis=1) + posted + progress + contribution) / 8

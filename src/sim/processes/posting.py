@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.initial import choose
-from sim.state import ADMIN, ADVANCEMENT, DIGITAL, DOMAINS, ELDERLY, FOUNDATION, GRID, IDLE
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, filled_posts, rank_in_group
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -33,19 +32,10 @@ def post(model: CadreModel) -> None:
     scientific = model.policy.features["rotation"][t.home[rows]]
     _end_posts(model, rows, scientific)
     _post_traditional(model, rows[~scientific])
-    _post_scientific(model, rows[scientific])
+    post_scientific(model, rows[scientific])
     posted = t.post[rows] != IDLE
     t.months_in_post[rows] = np.where(posted, t.months_in_post[rows] + 1, 0)
     t.months_idle[rows] = np.where(posted, 0, t.months_idle[rows] + 1)
-
-
-def filled_posts(model: CadreModel, rows: np.ndarray | None = None) -> np.ndarray:
-    """(communities, post types) count of cadres serving in each post type."""
-    t = model.cadres
-    rows = model.rows if rows is None else rows
-    rows = rows[t.post[rows] != IDLE]
-    n = model.communities.n
-    return np.bincount(t.serving[rows] * 4 + t.post[rows], minlength=4 * n).reshape(n, 4)
 
 
 def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> None:
@@ -67,18 +57,18 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
     if len(chosen) == 0:
         return
     # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
-    is_open = filled_posts(model) < model.communities.establishment
+    is_open = filled_posts(t, model.rows, model.communities.n) < model.communities.establishment
     is_open[:, ADMIN] = True
     weight = np.cumsum(model.traditional_post_mix * is_open[t.home[chosen]], axis=1)
     u = s.uniform("post_type", month, t.key[chosen]) * weight[:, -1]
     kind = (u[:, None] >= weight).sum(axis=1)
-    _take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])
+    take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])
 
 
-def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
+def post_scientific(model: CadreModel, rows: np.ndarray) -> None:
     p, t, c = model.p, model.cadres, model.communities
     scientific = model.policy.features["rotation"]
-    filled = filled_posts(model)
+    filled = filled_posts(t, model.rows, c.n)
     groupings = [np.arange(c.n), *_pools(model)]  # own community first
     for kind in FILL_ORDER:
         idle = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
@@ -91,7 +81,7 @@ def _post_scientific(model: CadreModel, rows: np.ndarray) -> None:
                 break
             vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled[:, kind]), 0)
             matched, where = _match(t.home[idle], fit, vacancies, group_of, c.central)
-            _take_posts(t, idle[matched], kind, where)
+            take_posts(t, idle[matched], kind, where)
             filled[:, kind] += np.bincount(where, minlength=c.n)
             idle, fit = idle[~matched], fit[~matched]
 
@@ -121,7 +111,7 @@ def _match(
     group = group_of[home]
     order = np.lexsort((-fit, group))
     sorted_group = group[order]
-    rank = np.arange(len(order)) - np.searchsorted(sorted_group, sorted_group)
+    rank = rank_in_group(sorted_group)
     slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
     slots = slots[np.lexsort((central[slots], group_of[slots]))]
     per_group = np.bincount(group_of[slots], minlength=n_groups)
@@ -134,104 +124,11 @@ def _match(
     return matched, where[matched]
 
 
-def _take_posts(t, rows: np.ndarray, kind: np.ndarray | int, community: np.ndarray) -> None:
+def take_posts(t, rows: np.ndarray, kind: np.ndarray | int, community: np.ndarray) -> None:
     t.post[rows] = kind
     t.last_post[rows] = kind
     t.serving[rows] = community
     t.months_in_post[rows] = 0
-
-
-def initial_posts(model: CadreModel, rng: np.random.Generator) -> None:
-    """Training status and posts in June 2023 (F19-F22).
-
-    Scientific-use communities: all but `untrained_share_scientific` of cadres have finished
-    the foundation stage, and posts are filled by the same matching as every later month
-    (who stays idle follows from that). Time in post is spread over the rotation period so
-    that rotations do not come in waves.
-    Traditional communities: exactly F19's share idle and F20's share of the posted
-    untrained; their posts make up the rest of F21's digital and F22's administrative
-    staffing (digital posts to the most digitally able), then elderly posts up to
-    establishment, then grid posts. Their 2023 mix is the mix they keep posting in.
-    F21 and F22 are met exactly when the parameters allow it (the defaults do); otherwise,
-    e.g. with no traditional communities at all, as closely as they allow.
-    """
-    p, t = model.p, model.cadres
-    rows = model.rows
-    scientific = model.policy.features["rotation"][t.home[rows]]
-    _set_training(t, choose(rng, rows[scientific], 1 - p.untrained_share_scientific), rows[scientific])
-    _post_scientific(model, rows[scientific])
-    posted_scientific = rows[scientific & (t.post[rows] != IDLE)]
-    t.months_in_post[posted_scientific] = rng.integers(0, p.rotation_period_months, len(posted_scientific))
-    traditional = rows[~scientific]
-    idle = choose(rng, traditional, p.idle_share_traditional)
-    posted = np.setdiff1d(traditional, idle)
-    untrained = np.concatenate([choose(rng, posted, p.untrained_posted_share), choose(rng, idle, p.untrained_posted_share)])
-    _set_training(t, np.setdiff1d(traditional, untrained), traditional)
-    _staff_traditional(model, posted, rng)
-    t.months_in_post[posted] = rng.integers(0, 12, len(posted))
-    idle_rows = rows[t.post[rows] == IDLE]
-    t.months_idle[idle_rows] = rng.integers(1, 13, len(idle_rows))
-    mix = np.bincount(t.post[posted], minlength=4)
-    model.traditional_post_mix = mix / max(1, mix.sum())
-
-
-def _set_training(t, specialised: np.ndarray, everyone: np.ndarray) -> None:
-    """Specialised cadres have finished the foundation stage; the rest have not started it."""
-    t.specialised[everyone] = False
-    t.stage[everyone] = FOUNDATION
-    t.stage_months[everyone] = 0
-    t.specialised[specialised] = True
-    t.stage[specialised] = ADVANCEMENT
-    t.stage_months[specialised] = 0
-
-
-def _staff_traditional(model: CadreModel, posted: np.ndarray, rng: np.random.Generator) -> None:
-    p, t, c = model.p, model.cadres, model.communities
-    establishment = c.establishment.sum(axis=0)
-    target_digital = round((1 - p.digital_vacancy_2023) * establishment[DIGITAL])
-    target_admin = round((1 + p.admin_overstaffing_2023) * establishment[ADMIN])
-    _trim_scientific(model, DIGITAL, target_digital)
-    _trim_scientific(model, ADMIN, target_admin)
-    already = filled_posts(model).sum(axis=0)
-    n_digital = target_digital - already[DIGITAL]
-    digital_skill = t.competence[posted, DOMAINS.index("digital")] + rng.normal(0, p.initial_staffing_noise, len(posted))
-    # The most digitally able, but no more in a community than it has open digital posts.
-    by_community = np.lexsort((-digital_skill, t.home[posted]))
-    home = t.home[posted][by_community]
-    rank = np.arange(len(posted)) - np.searchsorted(home, home)
-    open_digital = np.maximum(0, c.establishment[:, DIGITAL] - filled_posts(model)[:, DIGITAL])
-    eligible = by_community[rank < open_digital[home]]
-    chosen = eligible[np.argsort(-digital_skill[eligible], kind="stable")][:n_digital]
-    _take_posts(t, posted[chosen], DIGITAL, t.home[posted[chosen]])
-    rest = rng.permutation(np.setdiff1d(posted, posted[chosen]))
-    n_admin = max(0, target_admin - already[ADMIN])
-    _take_posts(t, rest[:n_admin], ADMIN, t.home[rest[:n_admin]])
-    others = rest[n_admin:]
-    # The rest: elderly posts up to establishment, most able in elderly work first; then grid.
-    skill = t.competence[others, DOMAINS.index("elderly_social")]
-    others = others[np.lexsort((-skill, t.home[others]))]
-    community = t.home[others]
-    rank_in_community = np.arange(len(others)) - np.searchsorted(community, community)
-    open_elderly = np.maximum(0, c.establishment[:, ELDERLY] - filled_posts(model)[:, ELDERLY])
-    kind = np.where(rank_in_community < open_elderly[community], ELDERLY, GRID)
-    _take_posts(t, others, kind, community)
-
-
-def _trim_scientific(model: CadreModel, kind: int, target: int) -> None:
-    """If scientific-use communities alone hold more posts of `kind` than the 2023 figure
-    allows, the least able of them start idle instead (they are re-matched in month 1)."""
-    t, rows = model.cadres, model.rows
-    holders = rows[t.post[rows] == kind]
-    excess = len(holders) - target
-    if excess <= 0:
-        return
-    weights = model.post_domains[kind]
-    fit = t.competence[holders] @ weights
-    released = holders[np.argsort(fit, kind="stable")[:excess]]
-    t.post[released] = IDLE
-    t.last_post[released] = IDLE
-    t.serving[released] = t.home[released]
-    t.months_in_post[released] = 0
 
 
 def practise(model: CadreModel) -> None:

@@ -72,9 +72,9 @@ def _budget_factor(model: CadreModel) -> np.ndarray:
 
 
 def _advance_stages(model: CadreModel, rows: np.ndarray) -> None:
-    p, t = model.p, model.cadres
+    t = model.cadres
     t.stage_months[rows] += 1
-    needed = np.array([0, p.foundation_months, p.advancement_months, p.refinement_months, 0])[t.stage[rows]]
+    needed = model.stage_lengths[t.stage[rows]]
     done = rows[(t.stage_months[rows] >= needed) & (t.stage[rows] < MATURE)]
     t.specialised[done[t.stage[done] == FOUNDATION]] = True
     t.stage[done] += 1
