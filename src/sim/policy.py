@@ -128,13 +128,16 @@ class _Setting:
 class PolicySchedule:
     """A scenario's policy over time: `schedule.at(month)` is the Policy of that month."""
 
-    def __init__(self, parameters: Parameters, programs: Sequence[Program], communities: CommunityTable, seed: int) -> None:
+    def __init__(
+        self, parameters: Parameters, programs: Sequence[Program], communities: CommunityTable, seed: int | Sequence[int]
+    ) -> None:
         self.p = parameters
         self.programs = tuple(programs)
         self.communities = communities
         self.regime = parameters.persistence
         self.half_life_months = 12 * parameters.investment_half_life_years
-        self._streams = RandomStreams(seed)
+        seeds = [seed] if isinstance(seed, int) else list(seed)  # one per replicate block (sim.replicates)
+        self._streams = [RandomStreams(s) for s in seeds]
 
     def at(self, month: int, programs_apply: bool = True) -> Policy:
         """The policy of `month` (month 0, June 2023, is before any program: `programs_apply=False`)."""
@@ -193,10 +196,13 @@ class PolicySchedule:
         """A fixed order in which communities drop a decaying scheme: rank in (0, 1), exact shares.
 
         Drawn from the counter-based streams (not the model's generator), so that adding
-        decay changes no other random number.
+        decay changes no other random number. Each replicate block has its own order.
         """
-        n = self.communities.n
-        u = self._streams.uniform(f"retention_{name}", 0, np.arange(n))
-        rank = np.empty(n)
-        rank[np.argsort(u, kind="stable")] = (np.arange(n) + 0.5) / n
-        return rank
+        return np.concatenate([_rank(streams, name, n) for streams, n in zip(self._streams, self.communities.sizes, strict=True)])
+
+
+def _rank(streams: RandomStreams, name: str, n: int) -> np.ndarray:
+    u = streams.uniform(f"retention_{name}", 0, np.arange(n))
+    rank = np.empty(n)
+    rank[np.argsort(u, kind="stable")] = (np.arange(n) + 0.5) / n
+    return rank

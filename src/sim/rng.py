@@ -17,6 +17,8 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
+from sim.state import BLOCK_SHIFT
+
 _MASK = (1 << 64) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -51,6 +53,33 @@ class RandomStreams:
         """One uniform in (0, 1) per key; `draw` numbers several draws for one key."""
         x = np.asarray(keys).astype(np.uint64) * _GOLDEN + self._base(stream, month, draw)
         x = _mix(_mix(x) ^ np.uint64(self._seed_key))
+        return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 + 2.0**-54
+
+    def normal(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
+        """One standard normal deviate per key."""
+        return ndtri(self.uniform(stream, month, keys, draw))
+
+
+class BlockStreams:
+    """The streams of several seeds at once, for replicates run as blocks of one state (`sim.replicates`).
+
+    A key's top bits (from `state.BLOCK_SHIFT`) say which block, hence which seed, it belongs
+    to; the rest is the key a run of that seed alone would use, so every draw equals that
+    run's draw bit for bit.
+    """
+
+    def __init__(self, seeds: list[int]) -> None:
+        self.parts = [RandomStreams(seed) for seed in seeds]
+        self._seed_keys = np.array([s._seed_key for s in self.parts], dtype=np.uint64)
+
+    def uniform(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
+        """One uniform in (0, 1) per key, from the stream of the key's block."""
+        keys = np.asarray(keys, dtype=np.int64)
+        block = keys >> BLOCK_SHIFT
+        local = (keys & ((1 << BLOCK_SHIFT) - 1)).astype(np.uint64)
+        bases = np.array([s._base(stream, month, draw) for s in self.parts], dtype=np.uint64)
+        x = local * _GOLDEN + bases[block]
+        x = _mix(_mix(x) ^ self._seed_keys[block])
         return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 + 2.0**-54
 
     def normal(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:

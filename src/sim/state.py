@@ -44,33 +44,65 @@ CADRE_FIELDS: dict[str, tuple[type, object]] = {
 
 
 class CadreTable:
-    """Struct of arrays, one row per cadre slot; exited cadres free their row for reuse."""
+    """Struct of arrays, one row per cadre slot; exited cadres free their row for reuse.
+
+    The table holds one or more independent *blocks* (replicates run side by side,
+    `sim.replicates`). Block b owns rows [b x stride, b x stride + its capacity); rows are
+    handed out and freed per block exactly as a table of that block alone would, so a
+    block's cadres sit in the same order as in a run of their own. A single run is one block.
+    """
 
     def __init__(self, capacity: int) -> None:
-        self.capacity = 0
+        self.capacity = 0  # length of every array
+        self.stride = 0  # rows per block
         self.competence = np.zeros((0, len(DOMAINS)))
         for name, (dtype, fill) in CADRE_FIELDS.items():
             setattr(self, name, np.full(0, fill, dtype=dtype))
-        self._free: list[int] = []
-        self._grow(max(capacity, 16))
+        self._caps: list[int] = [0]  # each block's own capacity
+        self._frees: list[list[int]] = [[]]  # each block's free rows, local to the block
+        self._grow([max(capacity, 16)])
 
-    def _grow(self, capacity: int) -> None:
-        old = self.capacity
-        for name, (dtype, fill) in CADRE_FIELDS.items():
-            array = np.full(capacity, fill, dtype=dtype)
-            array[:old] = getattr(self, name)
-            setattr(self, name, array)
-        competence = np.zeros((capacity, len(DOMAINS)))
-        competence[:old] = self.competence
-        self.competence = competence
-        self._free.extend(range(capacity - 1, old - 1, -1))  # pop() hands out low rows first
-        self.capacity = capacity
+    @property
+    def blocks(self) -> int:
+        return len(self._caps)
+
+    @property
+    def _free(self) -> list[int]:
+        return self._frees[0]
+
+    def _grow(self, caps: list[int]) -> None:
+        """Give block b capacity caps[b] (never less than it has), moving blocks apart if needed."""
+        stride = max(self.stride, *caps)
+        old_stride, blocks = self.stride, len(caps)
+        for name, (dtype, fill) in [*CADRE_FIELDS.items(), ("competence", (np.float64, 0.0))]:
+            old = getattr(self, name)
+            if stride != old_stride:
+                array = np.full((blocks * stride, *old.shape[1:]), fill, dtype=dtype)
+                for b in range(blocks):
+                    array[b * stride : b * stride + self._caps[b]] = old[b * old_stride : b * old_stride + self._caps[b]]
+                setattr(self, name, array)
+        for b, cap in enumerate(caps):
+            self._frees[b].extend(range(cap - 1, self._caps[b] - 1, -1))  # pop() hands out low rows first
+        self._caps = list(caps)
+        self.stride = stride
+        self.capacity = blocks * stride
 
     def allocate(self, n: int) -> np.ndarray:
-        """Rows for `n` new cadres, reset to their fill values."""
-        if n > len(self._free):
-            self._grow(max(2 * self.capacity, self.capacity + n))
-        rows = np.array([self._free.pop() for _ in range(n)], dtype=np.int64)
+        """Rows for `n` new cadres (a single-block table), reset to their fill values."""
+        return self.allocate_blocks(np.array([n]))
+
+    def allocate_blocks(self, counts: np.ndarray) -> np.ndarray:
+        """Rows for counts[b] new cadres in each block b, in block order, reset to their fill values."""
+        wanted = zip(self._caps, self._frees, counts.tolist(), strict=True)
+        caps = [cap if n <= len(free) else max(2 * cap, cap + n) for cap, free, n in wanted]
+        if caps != self._caps:
+            self._grow(caps)
+        parts = [
+            b * self.stride + np.array([free.pop() for _ in range(n)], dtype=np.int64)
+            for b, (free, n) in enumerate(zip(self._frees, counts.tolist(), strict=True))
+            if n
+        ]
+        rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         for name, (_, fill) in CADRE_FIELDS.items():
             getattr(self, name)[rows] = fill
         self.competence[rows] = 0.0
@@ -78,12 +110,33 @@ class CadreTable:
         return rows
 
     def release(self, rows: np.ndarray) -> None:
+        """Free `rows` (in row order within each block, as a block alone would)."""
         self.alive[rows] = False
-        self._free.extend(rows.tolist())
+        if self.blocks == 1:
+            self._frees[0].extend(rows.tolist())
+            return
+        block = rows // self.stride
+        for b in np.unique(block).tolist():
+            self._frees[b].extend((rows[block == b] - b * self.stride).tolist())
 
     def rows(self) -> np.ndarray:
         """Rows of cadres currently in the reserve, in row order."""
         return np.flatnonzero(self.alive)
+
+    @classmethod
+    def stack(cls, tables: list[CadreTable]) -> CadreTable:
+        """One table holding each single-block table as a block, rows and free lists unchanged."""
+        stacked = cls(16)
+        stacked._caps = [t.capacity for t in tables]
+        stacked._frees = [list(t._free) for t in tables]
+        stacked.stride = max(stacked._caps)
+        stacked.capacity = len(tables) * stacked.stride
+        for name, (dtype, fill) in [*CADRE_FIELDS.items(), ("competence", (np.float64, 0.0))]:
+            array = np.full((stacked.capacity, *getattr(tables[0], name).shape[1:]), fill, dtype=dtype)
+            for b, t in enumerate(tables):
+                array[b * stacked.stride : b * stacked.stride + t.capacity] = getattr(t, name)
+            setattr(stacked, name, array)
+        return stacked
 
 
 class CommunityTable:
@@ -103,6 +156,33 @@ class CommunityTable:
         # is below coverage x n, so coverage changes switch the same communities every run.
         self.rank: dict[str, np.ndarray] = {}
         self.mentor_rank = np.zeros((n, 0))
+        # Replicate blocks (sim.replicates): each community's block, and where each block starts.
+        self.block = np.zeros(n, dtype=np.int64)
+        self.starts = np.array([0])
+
+    ARRAYS = ("county", "tier", "east", "cluster", "central", "base_quota", "establishment", "next_serial", "mentor_rank")
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Communities in each block."""
+        return np.diff([*self.starts.tolist(), self.n])
+
+    @classmethod
+    def stack(cls, tables: list[CommunityTable]) -> CommunityTable:
+        """One table holding each table as a block; pools (clusters) renumbered to stay apart."""
+        stacked = cls(sum(t.n for t in tables))
+        for name in cls.ARRAYS:
+            setattr(stacked, name, np.concatenate([getattr(t, name) for t in tables]))
+        clusters = np.cumsum([0, *(int(t.cluster.max()) + 1 for t in tables[:-1])])
+        stacked.cluster = np.concatenate([t.cluster + k for t, k in zip(tables, clusters, strict=True)]).astype(np.int32)
+        stacked.rank = {f: np.concatenate([t.rank[f] for t in tables]) for f in tables[0].rank}
+        stacked.starts = np.cumsum([0, *(t.n for t in tables[:-1])])
+        stacked.block = np.repeat(np.arange(len(tables)), [t.n for t in tables])
+        return stacked
+
+    def local(self, community: np.ndarray) -> np.ndarray:
+        """Index of each community within its own block (the index a run of that block alone uses)."""
+        return community - self.starts[self.block[community]]
 
     def has(self, feature: str, coverage: float) -> np.ndarray:
         """Which communities have `feature` at this coverage (exactly round(coverage x n))."""
@@ -140,6 +220,12 @@ def rank_in_group(sorted_groups: np.ndarray) -> np.ndarray:
     return np.arange(len(sorted_groups)) - np.searchsorted(sorted_groups, sorted_groups)
 
 
-def cadre_key(community: np.ndarray, serial: np.ndarray) -> np.ndarray:
-    """Identity of the serial-th recruit of a community: stable across scenarios."""
-    return community.astype(np.int64) * (1 << 32) + serial
+BLOCK_SHIFT = 56  # a cadre key's bits from here up number its replicate block (sim.rng)
+
+
+def cadre_key(community: np.ndarray, serial: np.ndarray, block: np.ndarray | int = 0) -> np.ndarray:
+    """Identity of the serial-th recruit of a community: stable across scenarios.
+
+    `community` is the index within its block; `block` (0 in a single run) sits in the top bits.
+    """
+    return (np.asarray(block, dtype=np.int64) << BLOCK_SHIFT) + community.astype(np.int64) * (1 << 32) + serial

@@ -59,7 +59,8 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
     # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
     is_open = filled_posts(t, model.rows, model.communities.n) < model.communities.establishment
     is_open[:, ADMIN] = True
-    weight = np.cumsum(model.traditional_post_mix * is_open[t.home[chosen]], axis=1)
+    mix = np.atleast_2d(model.traditional_post_mix)[model.communities.block[t.home[chosen]]]  # one mix per block
+    weight = np.cumsum(mix * is_open[t.home[chosen]], axis=1)
     u = s.uniform("post_type", month, t.key[chosen]) * weight[:, -1]
     kind = (u[:, None] >= weight).sum(axis=1)
     take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])

@@ -30,7 +30,7 @@ def select(model: CadreModel) -> int:
         return 0
     delay, signal = _method_settings(p, model.policy.by_community("selection_method"))
     if p.constant_recruits_per_month > 0:
-        due = _constant_intake(c.n, model.month, p.constant_recruits_per_month)
+        due = np.concatenate([_constant_intake(n, model.month, p.constant_recruits_per_month) for n in c.sizes.tolist()])
     else:
         due = _due_for_quota(model, delay)
     if due.sum() == 0:
@@ -38,7 +38,7 @@ def select(model: CadreModel) -> int:
     community = np.repeat(np.arange(c.n), due)
     serial = c.next_serial[community] + (np.arange(len(community)) - np.repeat(np.cumsum(due) - due, due))
     c.next_serial += due
-    keys = cadre_key(community, serial)
+    keys = cadre_key(c.local(community), serial, c.block[community])
     capability = _best_candidate(model, keys, signal[community])
     _admit(model, community, keys, capability)
     return len(keys)
@@ -83,7 +83,7 @@ def _best_candidate(model: CadreModel, keys: np.ndarray, rho: np.ndarray) -> np.
 def _admit(model: CadreModel, community: np.ndarray, keys: np.ndarray, capability: np.ndarray) -> None:
     p, c, s, month = model.p, model.communities, model.streams, model.month
     t = model.cadres
-    rows = t.allocate(len(keys))
+    rows = t.allocate_blocks(np.bincount(c.block[community], minlength=t.blocks))
     young = s.uniform("recruit_age_band", month, keys) < p.recruit_share_under_35
     u_age = s.uniform("recruit_age", month, keys)
     age = np.where(young, p.min_age + u_age * (35 - p.min_age), 35 + u_age * 10)
