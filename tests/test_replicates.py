@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -44,3 +46,21 @@ def test_blocks_equal_separate_runs_when_the_reserve_outgrows_its_table():
 def test_one_seed_is_a_plain_run():
     scenario = load_scenario(scenario_path("baseline"), {"n_communities": 9, "months": 12})
     assert_same_as_separate_runs(scenario, [5])
+
+
+def test_batches_group_replicates_into_blocks_in_plan_order():
+    from sim.batch import load_spec, plan_runs
+    from sim.batch.runs import plan_blocks
+
+    tasks = plan_runs(load_spec(Path(__file__).parents[1] / "experiments" / "compare_programs.yaml"))
+    for workers in (1, 2):
+        blocks = plan_blocks(tasks, workers)
+        assert sorted(t.run_id for b in blocks for t in b) == sorted(t.run_id for t in tasks)
+        for block in blocks:
+            assert len({(t.scenario_name, t.design_point) for t in block}) == 1
+            replicates = [t.replicate for t in block]
+            assert replicates == list(range(replicates[0], replicates[0] + len(block)))
+        assert len(blocks) >= (5 if workers == 1 else 3 * workers)
+        # Replicates come in the plan's order: no block starts before every earlier replicate has a block.
+        starts = [b[0].replicate for b in blocks]
+        assert starts == sorted(starts)

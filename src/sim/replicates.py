@@ -12,8 +12,9 @@ costs once per month instead of R times:
   and `BlockStreams` draws with that block's seed, so every draw is the one the block's own
   run makes;
 - every process works per cadre, per community or per pool, so blocks never meet;
-- outcomes are measured per block on views of that block's rows (`measure` is unchanged),
-  so floating-point sums add the same numbers in the same order as a run of its own.
+- outcomes are counted for all blocks at once, and means and pooled sums are taken on each
+  block's slice (`outcomes.measure_blocks`), adding the same numbers in the same order as a
+  run of its own.
 
 The result for each seed is identical, bit for bit, to `simulate(scenario, seed)`
 (tests/test_replicates.py checks every scenario and persistence regime).
@@ -22,7 +23,6 @@ The result for each seed is identical, bit for bit, to `simulate(scenario, seed)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -30,8 +30,8 @@ import pandas as pd
 
 from sim.agents import LazyAgents
 from sim.model import FLOWS, CadreModel
-from sim.outcomes import measure
-from sim.policy import Policy, PolicySchedule
+from sim.outcomes import measure_blocks
+from sim.policy import PolicySchedule
 from sim.rng import BlockStreams
 from sim.scenario import Scenario
 from sim.state import BLOCK_SHIFT, CadreTable, CommunityTable
@@ -67,14 +67,12 @@ class ReplicateModel(CadreModel):
         self.block_records = [m.records for m in parts]  # month 0, as each part recorded it
 
     def _record(self) -> None:
-        """One row per block, measured on a view of that block alone."""
-        bounds = np.searchsorted(self.rows, np.arange(len(self.seeds) + 1) * self.cadres.stride)
-        flows = self._block_flows()
+        """One row per block (`outcomes.measure_blocks`)."""
         date = self._dates[self.month] if self.month < len(self._dates) else self.period.to_timestamp(how="end").normalize()
         active = "+".join(p.id for p in self.policy.active_programs)
-        for b, records in enumerate(self.block_records):
-            view = self._view(b, self.rows[bounds[b] : bounds[b + 1]] - b * self.cadres.stride, flows[b])
-            records.append({"month": self.month, "date": date, **measure(view), "programs_active": active})
+        rows = measure_blocks(self, self._block_flows(), self.references)
+        for records, row in zip(self.block_records, rows, strict=True):
+            records.append({"month": self.month, "date": date, **row, "programs_active": active})
 
     def _block_flows(self) -> list[dict[str, int]]:
         """This month's flows in each block, from the per-community running totals."""
@@ -84,31 +82,6 @@ class ReplicateModel(CadreModel):
             total = np.add.reduceat(self.flows_by_community[flow], starts)
             month[flow], self._counted[flow] = total - self._counted[flow], total
         return [{flow: int(month[flow][b]) for flow in FLOWS} for b in range(len(self.seeds))]
-
-    def _view(self, b: int, rows: np.ndarray, flows: dict[str, int]) -> SimpleNamespace:
-        """What `measure` reads of a model, for block b alone, indexed as its own run indexes it."""
-        c = self.communities
-        start, stop = int(c.starts[b]), int(c.starts[b]) + int(c.sizes[b])
-        policy = self.policy
-        return SimpleNamespace(
-            p=self.p,
-            month=self.month,
-            rows=rows,
-            cadres=_CadreBlock(self.cadres, b, start),
-            communities=_CommunityBlock(c, start, stop),
-            policy=Policy(
-                month=policy.month,
-                levers=policy.levers,
-                switches={k: v[start:stop] for k, v in policy.switches.items()},
-                features={k: v[start:stop] for k, v in policy.features.items()},
-                mentor_trained=policy.mentor_trained[start:stop],
-                phases=policy.phases,
-            ),
-            flows=flows,
-            reference=self.references[b],
-            cost_lines=self.cost_lines,
-            post_domains=self.post_domains,
-        )
 
     def results(self) -> list[pd.DataFrame]:  # type: ignore[override]
         """One table per seed, in the order of `seeds`, each identical to that seed's own run."""
@@ -124,32 +97,6 @@ def _stack_cadres(tables: list[CadreTable], community_starts: np.ndarray) -> Cad
         stacked.serving[rows] += start
         stacked.key[rows] += b << BLOCK_SHIFT
     return stacked
-
-
-class _CadreBlock:
-    """One block's rows of a stacked CadreTable, indexed and numbered as in the block's own run."""
-
-    def __init__(self, table: CadreTable, block: int, community_start: int) -> None:
-        self._table, self._start = table, community_start
-        self._rows = slice(block * table.stride, (block + 1) * table.stride)
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        array = getattr(self._table, name)[self._rows]
-        if name in ("home", "serving"):
-            return array - array.dtype.type(self._start)
-        if name == "key":
-            return array & ((1 << BLOCK_SHIFT) - 1)
-        return array
-
-
-class _CommunityBlock:
-    """One block's communities of a stacked CommunityTable, numbered from 0."""
-
-    def __init__(self, table: CommunityTable, start: int, stop: int) -> None:
-        self._table, self._slice, self.n = table, slice(start, stop), stop - start
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        return getattr(self._table, name)[self._slice]
 
 
 def simulate_replicates(scenario: Scenario, seeds: Sequence[int]) -> list[pd.DataFrame]:

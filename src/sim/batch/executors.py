@@ -30,7 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from sim.batch.limits import check_workers
-from sim.batch.runs import RunResult, RunTask, execute
+from sim.batch.runs import RunResult, RunTask, execute_block
 from sim.errors import InputError
 
 # Each local worker process is replaced after this many runs (a fork of the preloaded server,
@@ -39,14 +39,14 @@ RECYCLE_AFTER = 100
 
 
 class Backend:
-    """Submits runs; `slots` is how many can usefully be in flight at once."""
+    """Submits blocks of runs (`runs.plan_blocks`); `slots` is how many can usefully be in flight at once."""
 
     name = "serial"
     slots = 1
 
-    def submit(self, task: RunTask) -> Future[RunResult]:
-        future: Future[RunResult] = Future()
-        future.set_result(execute(task))
+    def submit(self, block: tuple[RunTask, ...]) -> Future[list[RunResult]]:
+        future: Future[list[RunResult]] = Future()
+        future.set_result(execute_block(block))
         return future
 
     def restart(self) -> None:
@@ -71,7 +71,7 @@ class ProcessBackend(Backend):
 
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch.runs", "sim.simulate"])
+        context.set_forkserver_preload(["sim.batch.runs", "sim.simulate", "sim.replicates"])
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=context,
@@ -80,8 +80,8 @@ class ProcessBackend(Backend):
             max_tasks_per_child=RECYCLE_AFTER,
         )
 
-    def submit(self, task: RunTask) -> Future[RunResult]:
-        return self._pool.submit(execute, task)
+    def submit(self, block: tuple[RunTask, ...]) -> Future[list[RunResult]]:
+        return self._pool.submit(execute_block, block)
 
     def restart(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -141,8 +141,8 @@ class DaskBackend(Backend):
             return f"cannot reach the Dask scheduler at {self._address}"
         return None if workers else f"the Dask scheduler at {self._address} has no workers"
 
-    def submit(self, task: RunTask) -> Future[RunResult]:
-        return self._executor.submit(execute, task)
+    def submit(self, block: tuple[RunTask, ...]) -> Future[list[RunResult]]:
+        return self._executor.submit(execute_block, block)
 
     def _quiet_reconnects(self) -> None:
         """Once the batch has said the scheduler is gone, its client's reconnection tracebacks add nothing."""

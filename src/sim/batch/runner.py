@@ -39,7 +39,7 @@ import pyarrow as pa
 from sim.batch.executors import Backend, check_options, open_backend
 from sim.batch.limits import check_size, cores
 from sim.batch.progress import Progress
-from sim.batch.runs import RunResult, RunTask, execute, plan_runs, select_runs
+from sim.batch.runs import RunResult, RunTask, execute, plan_blocks, plan_runs, select_runs
 from sim.batch.spec import ExperimentSpec, changes, load_spec, spec_from_dict
 from sim.batch.store import ResultStore, load_results, read_manifest, store_schema
 from sim.checks import finite_number, whole_number
@@ -213,13 +213,13 @@ class _Batch:
             ) from None
 
     def _loop(self, todo: list[RunTask], backend: Backend, report: BatchReport, progress: Progress) -> None:
-        queue: deque[tuple[RunTask, int]] = deque((t, 1) for t in todo)
-        inflight: dict[Future[RunResult], tuple[RunTask, int]] = {}
+        queue: deque[tuple[tuple[RunTask, ...], int]] = deque((b, 1) for b in plan_blocks(todo, backend.slots))
+        inflight: dict[Future[list[RunResult]], tuple[tuple[RunTask, ...], int]] = {}
         health = _Health(backend, self.patience, progress, self)
         while queue or inflight:
             while queue and len(inflight) < 2 * backend.slots:
-                task, attempt = queue.popleft()
-                inflight[backend.submit(task)] = (task, attempt)
+                block, attempt = queue.popleft()
+                inflight[backend.submit(block)] = (block, attempt)
             done, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
             health.check()
             if any(isinstance(_error(f), BrokenExecutor) for f in done):  # a worker process died: the pool is gone
@@ -227,24 +227,27 @@ class _Batch:
                 backend.restart()
                 continue
             for future in done:
-                task, attempt = inflight.pop(future)
+                block, attempt = inflight.pop(future)
                 if _error(future) is not None and backend.problem() is not None:
-                    queue.appendleft((task, attempt))  # the executor failed, not the run: run it again later
+                    queue.appendleft((block, attempt))  # the executor failed, not the runs: run them again later
                     continue
-                self._finish(_outcome(future, task), attempt, report, progress)
-                self._flush_if_due()
+                for result in _outcomes(future, block):
+                    self._finish(result, attempt, report, progress)
+                    self._flush_if_due()
             self._flush_if_due()  # also by time, when nothing finished
             progress.tick()  # a log line at least every 10 s, even when no run finished
 
     def _retry_broken(self, inflight: dict, queue: deque, report: BatchReport, progress: Progress) -> None:
         for future in list(inflight):
-            task, attempt = inflight.pop(future)
+            block, attempt = inflight.pop(future)
             if future.done() and _error(future) is None:
-                self._finish(future.result(), attempt, report, progress)
+                for result in future.result():
+                    self._finish(result, attempt, report, progress)
             elif attempt <= self.retries:
-                queue.appendleft((task, attempt + 1))
+                queue.appendleft((block, attempt + 1))
             else:
-                self._finish(_lost(task, attempt), attempt, report, progress)
+                for task in block:
+                    self._finish(_lost(task, attempt), attempt, report, progress)
 
     def _close_session(
         self, backend: Backend, stopped: BaseException | None, report: BatchReport, progress: Progress, started: float
@@ -362,7 +365,7 @@ class _Health:
             )
 
 
-def _error(future: Future[RunResult]) -> BaseException | None:
+def _error(future: Future[Any]) -> BaseException | None:
     """A done future's exception (a cancelled one counts as CancelledError)."""
     try:
         return future.exception()
@@ -370,13 +373,13 @@ def _error(future: Future[RunResult]) -> BaseException | None:
         return error
 
 
-def _outcome(future: Future[RunResult], task: RunTask) -> RunResult:
-    """The worker's result, or a failed result if the executor itself failed (e.g. a Dask worker died too often)."""
+def _outcomes(future: Future[list[RunResult]], block: tuple[RunTask, ...]) -> list[RunResult]:
+    """The worker's results, or failed results if the executor itself failed (e.g. a Dask worker died too often)."""
     error = _error(future)
     if error is None:
         return future.result()
     text = "".join(traceback.format_exception(error))
-    return RunResult(task.run_id, None, 0.0, "", f"{type(error).__name__}: {error}", text)
+    return [RunResult(task.run_id, None, 0.0, "", f"{type(error).__name__}: {error}", text) for task in block]
 
 
 def _lost(task: RunTask, attempts: int) -> RunResult:

@@ -125,8 +125,63 @@ def kept_rows(task: RunTask) -> pd.DataFrame:
     """The run's monthly table cut to the kept months and columns, led by its identity columns."""
     from sim.simulate import simulate
 
-    scenario = task.scenario.with_parameters(task.parameters, f"run {task.run_id} (design point {task.design_point})")
-    table = simulate(scenario, seed=task.seed)
+    return _kept(task, simulate(_scenario(task), seed=task.seed))
+
+
+def _scenario(task: RunTask) -> Scenario:
+    return task.scenario.with_parameters(task.parameters, f"run {task.run_id} (design point {task.design_point})")
+
+
+# Replicates of one scenario and design point run together as blocks of one model
+# (sim.replicates) while a block has at most this many communities in all: past that a run
+# is big enough to pay its own fixed costs.
+BLOCK_COMMUNITIES = 4000
+MAX_BLOCK = 32
+
+
+def plan_blocks(tasks: list[RunTask], workers: int = 1) -> list[tuple[RunTask, ...]]:
+    """Group runs into blocks of replicates that differ only in seed, keeping the plan's order.
+
+    A block holds runs of one scenario and design point, from consecutive replicates, so a
+    batch cut short still holds complete pairs (block by block). Blocks are kept small
+    enough that every worker gets several.
+    """
+    groups: dict[tuple[str, int], list[RunTask]] = {}
+    for task in tasks:
+        groups.setdefault((task.scenario_name, task.design_point), []).append(task)
+    spread = max(1, -(-len(tasks) // (3 * workers))) if workers > 1 else MAX_BLOCK
+    chunks: list[tuple[int, tuple[RunTask, ...]]] = []
+    for group in groups.values():
+        communities = group[0].parameters.get("n_communities", group[0].scenario.parameters.n_communities)
+        size = min(MAX_BLOCK, spread, max(1, BLOCK_COMMUNITIES // int(communities)))
+        count = -(-len(group) // size)
+        size = -(-len(group) // count)  # even blocks
+        chunks += [(i, tuple(group[i * size : (i + 1) * size])) for i in range(count)]
+    first = {task.run_id: i for i, task in enumerate(tasks)}
+    return [block for _, block in sorted(chunks, key=lambda c: (c[0], first[c[1][0].run_id]))]
+
+
+def execute_block(block: tuple[RunTask, ...]) -> list[RunResult]:
+    """Run a block of replicates together (identical to running each alone); a failure falls back to one by one.
+
+    Each run's duration is its share of the block's time.
+    """
+    if len(block) == 1:
+        return [execute(block[0])]
+    from sim.replicates import simulate_replicates
+
+    started = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        tables = simulate_replicates(_scenario(block[0]), [task.seed for task in block])
+        rows = [_kept(task, table) for task, table in zip(block, tables, strict=True)]
+    except Exception:  # find out which run fails, each with its own error and traceback
+        return [execute(task) for task in block]
+    share = (time.perf_counter() - started) / len(block)
+    return [RunResult(task.run_id, kept, share, worker) for task, kept in zip(block, rows, strict=True)]
+
+
+def _kept(task: RunTask, table: pd.DataFrame) -> pd.DataFrame:
     months = task.outputs.months
     if months == "end":
         table = table.iloc[[-1]]
