@@ -64,12 +64,17 @@ def main() -> None:
     for size in args.sizes:
         done = subprocess.run(
             ["taskset", "-c", "0", sys.executable, __file__, "--one", str(size), "--seed", str(args.seed)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{size:>7} communities: set-up {row['setup_s']:6.2f} s, run {row['run_s']:7.2f} s, "
-              f"{row['cadre_months_per_s'] / 1e6:5.2f} M cadre-months/s, peak {row['peak_rss_mb']:7.0f} MB", flush=True)
+        print(
+            f"{size:>7} communities: set-up {row['setup_s']:6.2f} s, run {row['run_s']:7.2f} s, "
+            f"{row['cadre_months_per_s'] / 1e6:5.2f} M cadre-months/s, peak {row['peak_rss_mb']:7.0f} MB",
+            flush=True,
+        )
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "scaling.csv", index=False)

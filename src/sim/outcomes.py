@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.costs import monthly_cost
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, filled_posts
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, domain_sum, filled_posts
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -29,7 +29,11 @@ def logit(x: float) -> float:
 
 def cgcmm_levels(competence: np.ndarray, thresholds) -> np.ndarray:
     """CGCMM level 1-5 (F31) of each row of `competence`, from its mean across the five domains."""
-    return 1 + np.searchsorted(np.asarray(thresholds), competence.mean(axis=1), side="right")
+    mean = domain_sum(competence) / competence.shape[1]
+    level = np.ones(len(mean), dtype=np.int64)
+    for threshold in sorted(thresholds):  # as searchsorted(thresholds, mean, side="right"), faster for four
+        level += mean >= threshold
+    return level
 
 
 def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, float]:
@@ -51,7 +55,7 @@ def _capacities(model: CadreModel, bounds: np.ndarray, count: np.ndarray | None 
     posted = rows[t.post[rows] != IDLE]
     kind = t.post[posted]
     weights = model.post_domains[kind]
-    value = (t.competence[posted] * weights).sum(axis=1) / weights.sum(axis=1) / 100
+    value = domain_sum(t.competence_of(posted) * weights) / model.post_domains.sum(axis=1)[kind] / 100
     value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
     cell = t.serving[posted] * N_POST_TYPES + kind
     delivered = np.bincount(cell, weights=value, minlength=N_POST_TYPES * c.n).reshape(c.n, N_POST_TYPES)
@@ -100,8 +104,7 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
     t, rows, c = model.cadres, model.rows, model.communities
     blocks = len(flows)
     bounds = np.searchsorted(rows, np.arange(blocks + 1) * t.stride)  # block b's cadres: rows[bounds[b]:bounds[b + 1]]
-    block = np.repeat(np.arange(blocks), np.diff(bounds))
-    cadres = _Cadres(model, block, blocks)
+    cadres = _Cadres(model, bounds)
     communities = _Communities(model, blocks)
     capacity = _capacities(model, np.append(c.starts, c.n), cadres.filled)
     out = []
@@ -114,11 +117,13 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
 class _Cadres:
     """The month's per-cadre arrays and their counts by block (cross-tabulations by bincount)."""
 
-    def __init__(self, model: CadreModel, block: np.ndarray, blocks: int) -> None:
+    def __init__(self, model: CadreModel, bounds: np.ndarray) -> None:
         p, t, rows, c = model.p, model.cadres, model.rows, model.communities
+        blocks = len(bounds) - 1
+        block = np.repeat(np.arange(blocks), np.diff(bounds)) if blocks > 1 else 0
         home = t.home[rows]
         education = t.education[rows]
-        self.competence = t.competence[rows]
+        self.competence = t.competence_of(rows)
         self.health = t.health[rows]
         self.levels = cgcmm_levels(self.competence, p.cgcmm_thresholds)
         self.filled = filled_posts(t, rows, c.n)
@@ -129,10 +134,14 @@ class _Cadres:
         def count(index: np.ndarray, size: int, *shape: int) -> np.ndarray:
             return np.bincount(block * size + index, minlength=blocks * size).reshape(blocks, *shape)
 
-        self.n = np.bincount(block, minlength=blocks)
-        self.under_35 = np.bincount(block[age < 35], minlength=blocks)
-        self.over_45 = np.bincount(block[age > 45], minlength=blocks)
-        self.central_west = np.bincount(block[~c.east[home]], minlength=blocks)
+        def count_true(mask: np.ndarray) -> np.ndarray:
+            running = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+            return running[bounds[1:]] - running[bounds[:-1]]
+
+        self.n = np.diff(bounds)
+        self.under_35 = count_true(age < 35)
+        self.over_45 = count_true(age > 45)
+        self.central_west = count_true(~c.east[home])
         self.by_tier = count(c.tier[home] * 3 + education, 12, 4, 3)
         self.by_kind = count(c.county[home] * 3 + education, 6, 2, 3)
         self.status = count(posted * 4 + rotation * 2 + t.specialised[rows], 8, 2, 2, 2)

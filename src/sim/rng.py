@@ -26,9 +26,22 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+    """SplitMix64's finaliser, in place on a uint64 array (which it returns)."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _to_unit(x: np.ndarray) -> np.ndarray:
+    """The 53 high bits of each uint64 as a uniform in (0, 1)."""
+    x >>= np.uint64(11)
+    u = x.astype(np.float64)
+    u *= 2.0**-53
+    u += 2.0**-54
+    return u
 
 
 def _mix_int(x: int) -> int:
@@ -51,13 +64,23 @@ class RandomStreams:
 
     def uniform(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One uniform in (0, 1) per key; `draw` numbers several draws for one key."""
-        x = np.asarray(keys).astype(np.uint64) * _GOLDEN + self._base(stream, month, draw)
-        x = _mix(_mix(x) ^ np.uint64(self._seed_key))
-        return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 + 2.0**-54
+        x = np.asarray(keys).astype(np.uint64) * _GOLDEN
+        x += self._base(stream, month, draw)
+        x = _mix(x)
+        x ^= np.uint64(self._seed_key)
+        return _to_unit(_mix(x))
 
     def normal(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal deviate per key."""
         return ndtri(self.uniform(stream, month, keys, draw))
+
+    def normals(self, stream: str, month: int, keys: np.ndarray, draws: int) -> np.ndarray:
+        """(keys, draws) standard normals: column j is `normal(stream, month, keys, j)`, in one pass."""
+        bases = np.array([self._base(stream, month, j) for j in range(draws)], dtype=np.uint64)
+        x = np.asarray(keys).astype(np.uint64)[:, None] * _GOLDEN + bases
+        x = _mix(x)
+        x ^= np.uint64(self._seed_key)
+        return ndtri(_to_unit(_mix(x)))
 
 
 class BlockStreams:
@@ -78,10 +101,23 @@ class BlockStreams:
         block = keys >> BLOCK_SHIFT
         local = (keys & ((1 << BLOCK_SHIFT) - 1)).astype(np.uint64)
         bases = np.array([s._base(stream, month, draw) for s in self.parts], dtype=np.uint64)
-        x = local * _GOLDEN + bases[block]
-        x = _mix(_mix(x) ^ self._seed_keys[block])
-        return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 + 2.0**-54
+        x = local * _GOLDEN
+        x += bases[block]
+        x = _mix(x)
+        x ^= self._seed_keys[block]
+        return _to_unit(_mix(x))
 
     def normal(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal deviate per key."""
         return ndtri(self.uniform(stream, month, keys, draw))
+
+    def normals(self, stream: str, month: int, keys: np.ndarray, draws: int) -> np.ndarray:
+        """(keys, draws) standard normals: column j is `normal(stream, month, keys, j)`, in one pass."""
+        keys = np.asarray(keys, dtype=np.int64)
+        block = keys >> BLOCK_SHIFT
+        local = (keys & ((1 << BLOCK_SHIFT) - 1)).astype(np.uint64)
+        bases = np.array([[s._base(stream, month, j) for j in range(draws)] for s in self.parts], dtype=np.uint64)
+        x = local[:, None] * _GOLDEN + bases[block]
+        x = _mix(x)
+        x ^= self._seed_keys[block][:, None]
+        return ndtri(_to_unit(_mix(x)))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.state import IDLE, MATURE
+from sim.state import IDLE, MATURE, domain_sum
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -26,13 +26,13 @@ def is_quarter_end(calendar_month: int) -> bool:
 def health_index(model: CadreModel, rows: np.ndarray) -> np.ndarray:
     """Talent health index (F37): mean of eight 0-100 indicators."""
     p, t = model.p, model.cadres
-    competence = t.competence[rows]
+    competence = t.competence_of(rows)
     posted = np.where(t.post[rows] != IDLE, 100.0, np.maximum(0.0, 100.0 - 100.0 * t.months_idle[rows] / 12))
     stage = t.stage[rows]
     needed = model.stage_lengths[stage]
     progress = np.where(stage == MATURE, 100.0, 100.0 * (stage - 1 + t.stage_months[rows] / needed) / 3)
     contribution = np.minimum(100.0, 100.0 * t.contribution[rows] / p.contribution_reference)
-    return (competence.sum(axis=1) + posted + progress + contribution) / 8
+    return (domain_sum(competence) + posted + progress + contribution) / 8
 
 
 def score_newcomers(model: CadreModel, rows: np.ndarray) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sim.model import CadreModel
 
 FILL_ORDER = (DIGITAL, ELDERLY, GRID, ADMIN)  # scarcest skills first
+DIGITAL_DOMAIN = DOMAINS.index("digital")
 SAME_POST_PENALTY = 100.0  # rotation means moving to a different kind of post (F17)
 
 
@@ -67,23 +68,27 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
 
 
 def post_scientific(model: CadreModel, rows: np.ndarray) -> None:
+    """Post the idle specialised cadres of `rows` by fit, scarcest kind of post first (F17, F36)."""
     p, t, c = model.p, model.cadres, model.communities
     scientific = model.policy.features["rotation"]
     filled = filled_posts(t, model.rows, c.n)
     groupings = [np.arange(c.n), *_pools(model)]  # own community first
+    candidates = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
+    competence, home, last_post = t.competence_of(candidates), t.home[candidates], t.last_post[candidates]
+    free = np.ones(len(candidates), dtype=bool)  # not yet posted this month
     for kind in FILL_ORDER:
-        idle = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
-        if kind == DIGITAL:
-            idle = idle[t.competence[idle, DOMAINS.index("digital")] >= p.digital_post_min_competence]
+        able = free if kind != DIGITAL else free & (competence[:, DIGITAL_DOMAIN] >= p.digital_post_min_competence)
+        idle = np.flatnonzero(able)
         weights = model.post_domains[kind]
-        fit = t.competence[idle] @ weights / weights.sum() - SAME_POST_PENALTY * (t.last_post[idle] == kind)
+        fit = competence[idle] @ weights / weights.sum() - SAME_POST_PENALTY * (last_post[idle] == kind)
         for group_of in groupings:
             if len(idle) == 0:
                 break
             vacancies = np.where(scientific, np.maximum(0, c.establishment[:, kind] - filled[:, kind]), 0)
-            matched, where = _match(t.home[idle], fit, vacancies, group_of, c.central)
-            take_posts(t, idle[matched], kind, where)
+            matched, where = _match(home[idle], fit, vacancies, group_of, c.central)
+            take_posts(t, candidates[idle[matched]], kind, where)
             filled[:, kind] += np.bincount(where, minlength=c.n)
+            free[idle[matched]] = False
             idle, fit = idle[~matched], fit[~matched]
 
 
@@ -137,13 +142,13 @@ def practise(model: CadreModel) -> None:
     p, t, rows = model.p, model.cadres, model.rows
     posted = t.post[rows] != IDLE
     workers, idle = rows[posted], rows[~posted]
-    competence = t.competence[workers]
+    competence = t.competence_of(workers)
     base = model.policy.features["training_base"][t.serving[workers]]
     seconded = t.serving[workers] != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
     competence += rate[:, None] * model.post_domains[t.post[workers]] * (100 - competence) / 100
-    t.competence[workers] = competence
-    t.competence[idle] *= 1.0 - p.idle_decay
-    service = competence[:, [DOMAINS.index("mediation"), DOMAINS.index("elderly_social")]].mean(axis=1)
+    t.set_competence(workers, competence)
+    t.set_competence(idle, t.competence_of(idle) * (1.0 - p.idle_decay))
+    service = (competence[:, DOMAINS.index("mediation")] + competence[:, DOMAINS.index("elderly_social")]) / 2
     t.contribution[rows] *= 11 / 12  # a rolling sum of about the last 12 months
     t.contribution[workers] += p.contribution_per_month * service / 60.0

@@ -73,8 +73,8 @@ def _constant_intake(n_communities: int, month: int, per_month: int) -> np.ndarr
 def _best_candidate(model: CadreModel, keys: np.ndarray, rho: np.ndarray) -> np.ndarray:
     """True capability of the candidate who looks best through a signal of correlation rho (one per key)."""
     m, streams, month = model.p.candidates_per_vacancy, model.streams, model.month
-    true = np.stack([streams.normal("candidate_capability", month, keys, j) for j in range(m)], axis=1)
-    noise = np.stack([streams.normal("candidate_signal", month, keys, j) for j in range(m)], axis=1)
+    true = streams.normals("candidate_capability", month, keys, m)
+    noise = streams.normals("candidate_signal", month, keys, m)
     rho = rho[:, None]
     seen = rho * true + np.sqrt(1 - rho**2) * noise
     return true[np.arange(len(keys)), np.argmax(seen, axis=1)]
@@ -91,7 +91,7 @@ def _admit(model: CadreModel, community: np.ndarray, keys: np.ndarray, capabilit
     masters_share = np.array([0, p.masters_share_tier1, p.masters_share_tier2, p.masters_share_tier34])[c.tier[community]]
     u_edu = s.uniform("recruit_education", month, keys)
     education = (u_edu < degree_share).astype(np.int8) + (u_edu < masters_share).astype(np.int8)
-    noise = np.stack([s.normal("recruit_competence", month, keys, d) for d in range(len(DOMAINS))], axis=1)
+    noise = s.normals("recruit_competence", month, keys, len(DOMAINS))
     studied = s.uniform("recruit_elderly_study", month, keys) < p.elderly_psychology_share_young
     t.key[rows] = keys
     t.home[rows] = community

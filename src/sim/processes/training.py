@@ -44,7 +44,7 @@ def train(model: CadreModel) -> None:
     cloud = p.cloud_classroom_gain * levers.digital_training_intensity  # F16: cloud classrooms reach everyone
     learners = rows[trained]
     if len(learners):
-        competence = t.competence[learners]
+        competence = t.competence_of(learners)
         home_l = home[trained]
         mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
         boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home_l])
@@ -54,7 +54,7 @@ def train(model: CadreModel) -> None:
         weakest = np.argmin(competence[planned], axis=1)
         gain[planned, weakest] *= 1 + p.growth_plan_boost
         gain[:, DIGITAL_DOMAIN] += cloud
-        t.competence[learners] = competence + gain * (100 - competence) / 100
+        t.set_competence(learners, competence + gain * (100 - competence) / 100)
     others = rows[~trained]
     digital = t.competence[others, DIGITAL_DOMAIN]
     t.competence[others, DIGITAL_DOMAIN] = digital + cloud * (100 - digital) / 100
