@@ -107,10 +107,11 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
     cadres = _Cadres(model, bounds)
     communities = _Communities(model, blocks)
     capacity = _capacities(model, np.append(c.starts, c.n), cadres.filled)
+    share = _shares(cadres, communities, flows, c)
     out = []
     for b in range(blocks):
-        lo, hi = int(bounds[b]), int(bounds[b + 1])
-        out.append(_row(model, b, slice(lo, hi), cadres, communities, capacity[b], flows[b], references[b]))
+        rows_b = slice(int(bounds[b]), int(bounds[b + 1]))
+        out.append(_row(model, b, rows_b, cadres, capacity[b], flows[b], references[b], share))
     return out
 
 
@@ -166,75 +167,77 @@ class _Communities:
 SHARES = ("governance_partner", "incubator")  # on/off levers whose share of communities enters the outcomes
 
 
+def _shares(k: _Cadres, cm: _Communities, flows: list[dict[str, int]], c) -> dict[str, np.ndarray]:
+    """Every count-based column, for all blocks at once (integer counts, then one division each)."""
+    by_tier, by_kind, status = k.by_tier, k.by_kind, k.status
+    n = k.n
+    staffed = np.add.reduceat(np.minimum(k.filled, c.establishment), c.starts)  # a surplus fills no vacancy elsewhere
+    counts = np.add.reduceat(k.filled, c.starts)
+    establishment = np.maximum(1, cm.establishment)
+    exits = np.array([f["exits_voluntary"] + f["exits_appraisal"] + f["exits_retirement"] for f in flows])
+    return {
+        "reserve_per_community": n / cm.sizes,
+        "share_under_35": _fractions(k.under_35, n),
+        "share_over_45": _fractions(k.over_45, n),
+        "share_masters": _fractions(by_tier[:, :, 2].sum(axis=1), by_tier.sum(axis=(1, 2))),
+        "share_degree_street": _fractions(by_kind[:, 0, 1:].sum(axis=1), by_kind[:, 0].sum(axis=1)),
+        "share_degree_county": _fractions(by_kind[:, 1, 1:].sum(axis=1), by_kind[:, 1].sum(axis=1)),
+        "share_masters_tier1": _fractions(by_tier[:, 1, 2], by_tier[:, 1].sum(axis=1)),
+        "share_masters_tier2": _fractions(by_tier[:, 2, 2], by_tier[:, 2].sum(axis=1)),
+        "share_masters_tier34": _fractions(by_tier[:, 3, 2], by_tier[:, 3].sum(axis=1)),
+        "idle_rate": _fractions(status[:, 0].sum(axis=(1, 2)), status.sum(axis=(1, 2, 3))),
+        "idle_rate_traditional": _fractions(status[:, 0, 0].sum(axis=1), status[:, :, 0].sum(axis=(1, 2))),
+        "mismatch_rate": _fractions(status[:, 1, :, 0].sum(axis=1), status[:, 1].sum(axis=(1, 2))),
+        "mismatch_rate_traditional": _fractions(status[:, 1, 0, 0], status[:, 1, 0].sum(axis=1)),
+        "digital_vacancy_rate": 1 - staffed[:, DIGITAL] / establishment[:, DIGITAL],
+        "admin_overstaffing": counts[:, ADMIN] / establishment[:, ADMIN] - 1,
+        "turnover_rate": 12 * exits / np.maximum(1, n),
+        **{f"share_cgcmm_{j}": _fractions(k.level_counts[:, j], n) for j in range(1, 6)},
+        **{f"share_stage_{STAGES[j]}": _fractions(k.stages[:, j], n) for j in range(1, 5)},
+        "share_specialised": _fractions(status[:, :, :, 1].sum(axis=(1, 2)), n),
+        "mentors_trained": _fractions(cm.mentors_trained, cm.mentors),
+        **{f"communities_{name}": _fractions(v, cm.sizes) for name, v in cm.with_feature.items()},
+        **{name: _fractions(v, cm.sizes) for name, v in cm.with_switch.items()},
+    }
+
+
 def _row(
     model: CadreModel,
     b: int,
     rows: slice,
     k: _Cadres,
-    cm: _Communities,
     cap: dict[str, float],
     flows: dict[str, int],
     ref: dict[str, float],
+    share: dict[str, np.ndarray],
 ) -> dict[str, float]:
-    """Block b's row of outcomes."""
+    """Block b's row of outcomes: the counted columns picked out, means and indices computed."""
     p = model.p
-    n_cadres, n_communities = int(k.n[b]), int(cm.sizes[b])
-    n = max(1, n_cadres)
+    n_cadres, n_communities = int(k.n[b]), int(model.communities.sizes[b])
     competence = k.competence[rows]
     mean_competence = float(competence.mean()) if n_cadres else 0.0
-    start = int(model.communities.starts[b])
-    filled = k.filled[start : start + n_communities]
-    counts = filled.sum(axis=0)
-    staffed = np.minimum(filled, model.communities.establishment[start : start + n_communities]).sum(axis=0)
-    establishment = cm.establishment[b]
-    exits = flows["exits_voluntary"] + flows["exits_appraisal"] + flows["exits_retirement"]
-    adoption = proposal_adoption(
-        p,
-        _fraction(cm.with_switch["governance_partner"][b], n_communities),
-        _fraction(cm.with_switch["incubator"][b], n_communities),
-        mean_competence,
-        ref,
-    )
-    by_tier, by_kind, status = k.by_tier[b], k.by_kind[b], k.status[b]
-    stages, level_counts = k.stages[b], k.level_counts[b]
-    levels = k.levels[rows]
-    features = {name: _fraction(v[b], n_communities) for name, v in cm.with_feature.items()}
+    adoption = proposal_adoption(p, share["governance_partner"][b], share["incubator"][b], mean_competence, ref)
     central_west = int(k.central_west[b])
+    shares = {name: float(v[b]) for name, v in share.items()}
     return {
         "cadres": n_cadres,
         "communities": n_communities,
         "cadres_central_west": central_west,
-        "reserve_per_community": n_cadres / n_communities,
-        "share_under_35": _fraction(k.under_35[b], n_cadres),
-        "share_over_45": _fraction(k.over_45[b], n_cadres),
-        "share_masters": _fraction(by_tier[:, 2].sum(), by_tier.sum()),
-        "share_degree_street": _fraction(by_kind[0, 1:].sum(), by_kind[0].sum()),
-        "share_degree_county": _fraction(by_kind[1, 1:].sum(), by_kind[1].sum()),
-        "share_masters_tier1": _fraction(by_tier[1, 2], by_tier[1].sum()),
-        "share_masters_tier2": _fraction(by_tier[2, 2], by_tier[2].sum()),
-        "share_masters_tier34": _fraction(by_tier[3, 2], by_tier[3].sum()),
-        "idle_rate": _fraction(status[0].sum(), status.sum()),
-        "idle_rate_traditional": _fraction(status[0, 0].sum(), status[:, 0].sum()),
-        "mismatch_rate": _fraction(status[1, :, 0].sum(), status[1].sum()),
-        "mismatch_rate_traditional": _fraction(status[1, 0, 0], status[1, 0].sum()),
-        "digital_vacancy_rate": 1 - staffed[DIGITAL] / max(1, establishment[DIGITAL]),
-        "admin_overstaffing": counts[ADMIN] / max(1, establishment[ADMIN]) - 1,
+        **{name: shares[name] for name in COUNTED_FIRST},
         **flows,
-        "turnover_rate": 12 * exits / n,
+        "turnover_rate": shares["turnover_rate"],
         "mean_competence": mean_competence,
         **{f"competence_{d}": float(competence[:, i].mean()) if n_cadres else 0.0 for i, d in enumerate(DOMAINS)},
-        "mean_cgcmm_level": float(levels.mean()) if n_cadres else 0.0,
-        **{f"share_cgcmm_{j}": _fraction(level_counts[j], n_cadres) for j in range(1, 6)},
-        **{f"share_stage_{STAGES[j]}": _fraction(stages[j], n_cadres) for j in range(1, 5)},
-        "share_specialised": _fraction(status[:, :, 1].sum(), n_cadres),
+        "mean_cgcmm_level": float(k.levels[rows].mean()) if n_cadres else 0.0,
+        **{name: shares[name] for name in COUNTED_AFTER_LEVELS},
         "health_index_mean": float(k.health[rows].mean()) if n_cadres else 0.0,
-        "mentors_trained": _fraction(cm.mentors_trained[b], cm.mentors[b]),
-        "communities_training_base": features["training_base"],
-        "communities_growth_file": features["growth_file"],
-        "communities_promotion_standard": features["promotion_standard"],
-        "communities_honour_fund": features["honour_fund"],
-        "communities_scientific_use": features["rotation"],
-        "communities_staged_training": features["staged_training"],
+        "mentors_trained": shares["mentors_trained"],
+        "communities_training_base": shares["communities_training_base"],
+        "communities_growth_file": shares["communities_growth_file"],
+        "communities_promotion_standard": shares["communities_promotion_standard"],
+        "communities_honour_fund": shares["communities_honour_fund"],
+        "communities_scientific_use": shares["communities_rotation"],
+        "communities_staged_training": shares["communities_staged_training"],
         "proposal_adoption_rate": adoption,
         "resident_participation": 100 * (adoption / ref["proposal_adoption_rate"]) ** p.participation_adoption_elasticity,
         "dispute_resolution_efficiency": 100 * _ratio(cap["grid"], ref["grid"]) ** p.dispute_capacity_elasticity,
@@ -249,6 +252,31 @@ def _row(
     }
 
 
+# Counted columns in table order: those before the flows, and those after the mean CGCMM level.
+COUNTED_FIRST = (
+    "reserve_per_community",
+    "share_under_35",
+    "share_over_45",
+    "share_masters",
+    "share_degree_street",
+    "share_degree_county",
+    "share_masters_tier1",
+    "share_masters_tier2",
+    "share_masters_tier34",
+    "idle_rate",
+    "idle_rate_traditional",
+    "mismatch_rate",
+    "mismatch_rate_traditional",
+    "digital_vacancy_rate",
+    "admin_overstaffing",
+)
+COUNTED_AFTER_LEVELS = (
+    *(f"share_cgcmm_{j}" for j in range(1, 6)),
+    *(f"share_stage_{STAGES[j]}" for j in range(1, 5)),
+    "share_specialised",
+)
+
+
 def reference_values(model: CadreModel) -> dict[str, float]:
     """The mid-2023 values that the indices are relative to."""
     competence = model.cadres.competence[model.rows]
@@ -261,8 +289,9 @@ def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if mask.size else 0.0
 
 
-def _fraction(part: int, whole: int) -> float:
-    return float(part / whole) if whole else 0.0
+def _fractions(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole for each block, 0 where whole is 0."""
+    return np.divide(part, whole, out=np.zeros(len(part)), where=np.asarray(whole) != 0)
 
 
 def _ratio(value: float, reference: float) -> float:

@@ -44,6 +44,11 @@ def _to_unit(x: np.ndarray) -> np.ndarray:
     return u
 
 
+def _address(stream: str, month: int, draw: int) -> int:
+    """The mixed (stream, month, draw) part of a draw's base, common to every seed."""
+    return _mix_int((zlib.crc32(stream.encode()) << 32) ^ (month << 12) ^ draw)
+
+
 def _mix_int(x: int) -> int:
     x &= _MASK
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
@@ -59,8 +64,7 @@ class RandomStreams:
         self._seed_key = _mix_int(self.seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
 
     def _base(self, stream: str, month: int, draw: int) -> np.uint64:
-        code = zlib.crc32(stream.encode())
-        return np.uint64(_mix_int(self._seed_key ^ _mix_int((code << 32) ^ (month << 12) ^ draw)))
+        return np.uint64(_mix_int(self._seed_key ^ _address(stream, month, draw)))
 
     def uniform(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One uniform in (0, 1) per key; `draw` numbers several draws for one key."""
@@ -95,12 +99,17 @@ class BlockStreams:
         self.parts = [RandomStreams(seed) for seed in seeds]
         self._seed_keys = np.array([s._seed_key for s in self.parts], dtype=np.uint64)
 
+    def _bases(self, stream: str, month: int, draws) -> np.ndarray:
+        """(blocks, draws) bases: `RandomStreams._base` of every seed at once (the same 64-bit arithmetic)."""
+        address = np.array([_address(stream, month, d) for d in draws], dtype=np.uint64)
+        return _mix(self._seed_keys[:, None] ^ address[None, :])
+
     def uniform(self, stream: str, month: int, keys: np.ndarray, draw: int = 0) -> np.ndarray:
         """One uniform in (0, 1) per key, from the stream of the key's block."""
         keys = np.asarray(keys, dtype=np.int64)
         block = keys >> BLOCK_SHIFT
         local = (keys & ((1 << BLOCK_SHIFT) - 1)).astype(np.uint64)
-        bases = np.array([s._base(stream, month, draw) for s in self.parts], dtype=np.uint64)
+        bases = self._bases(stream, month, [draw])[:, 0]
         x = local * _GOLDEN
         x += bases[block]
         x = _mix(x)
@@ -116,7 +125,7 @@ class BlockStreams:
         keys = np.asarray(keys, dtype=np.int64)
         block = keys >> BLOCK_SHIFT
         local = (keys & ((1 << BLOCK_SHIFT) - 1)).astype(np.uint64)
-        bases = np.array([[s._base(stream, month, j) for j in range(draws)] for s in self.parts], dtype=np.uint64)
+        bases = self._bases(stream, month, range(draws))
         x = local[:, None] * _GOLDEN + bases[block]
         x = _mix(x)
         x ^= self._seed_keys[block][:, None]
