@@ -29,6 +29,8 @@ parameter except the levers, which raise an error pointing to `model.policy`) an
 
 from __future__ import annotations
 
+import functools
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -45,6 +47,12 @@ from sim.state import POST_TYPES, stage_lengths
 
 START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
 FLOWS = ("recruits", "promotions", "exits_voluntary", "exits_appraisal", "exits_retirement")
+
+
+@functools.cache
+def _month_ends(months: int) -> tuple[pd.Timestamp, ...]:
+    """The recorded date of months 0..months: the last day of each calendar month."""
+    return tuple(pd.period_range(START, periods=months + 1, freq="M").to_timestamp(how="end").normalize())
 
 
 class CadreModel(mesa.Model):
@@ -83,8 +91,7 @@ class CadreModel(mesa.Model):
         )
         self.post_domains = np.array([p[f"post_domains_{kind}"] for kind in POST_TYPES])
         self.stage_lengths = stage_lengths(p)
-        ends = pd.period_range(START, periods=p.months + 1, freq="M").to_timestamp(how="end").normalize()
-        self._dates = list(ends)
+        self._dates = list(_month_ends(p.months))
 
     # --- calendar -----------------------------------------------------------------------
     @property

@@ -72,7 +72,7 @@ def post_scientific(model: CadreModel, rows: np.ndarray) -> None:
     p, t, c = model.p, model.cadres, model.communities
     scientific = model.policy.features["rotation"]
     filled = filled_posts(t, model.rows, c.n)
-    groupings = [np.arange(c.n), *_pools(model)]  # own community first
+    groupings = [None, *_pools(model)]  # own community first, then the pool
     candidates = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
     competence, home, last_post = t.competence_of(candidates), t.home[candidates], t.last_post[candidates]
     free = np.ones(len(candidates), dtype=bool)  # not yet posted this month
@@ -105,28 +105,33 @@ def _pools(model: CadreModel) -> list[np.ndarray]:
 
 
 def _match(
-    home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray, central: np.ndarray
+    home: np.ndarray, fit: np.ndarray, vacancies: np.ndarray, group_of: np.ndarray | None, central: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill vacancies with the best-fitting candidates of the same group (community or pool).
 
+    `group_of` maps communities to pools; None means each community is its own group.
     Within a pool, satellite communities' vacancies come before the central community's:
     the centre supplies talent to its satellites (F36). Returns a mask of matched candidates
     and, for each, the community whose vacancy they fill.
     """
-    n_groups = int(group_of.max()) + 1
-    group = group_of[home]
+    group = home if group_of is None else group_of[home]
     order = np.lexsort((-fit, group))
     sorted_group = group[order]
     rank = rank_in_group(sorted_group)
-    slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
-    slots = slots[np.lexsort((central[slots], group_of[slots]))]
-    per_group = np.bincount(group_of[slots], minlength=n_groups)
-    first_slot = np.cumsum(per_group) - per_group
-    takes = rank < per_group[sorted_group]
+    if group_of is None:
+        takes = rank < vacancies[sorted_group]
+        filled_in = sorted_group[takes]  # a community's vacancies go to its own candidates
+    else:
+        slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
+        slots = slots[np.lexsort((central[slots], group_of[slots]))]
+        per_group = np.bincount(group_of[slots], minlength=int(group_of.max()) + 1)
+        first_slot = np.cumsum(per_group) - per_group
+        takes = rank < per_group[sorted_group]
+        filled_in = slots[first_slot[sorted_group[takes]] + rank[takes]]
     matched = np.zeros(len(home), dtype=bool)
     matched[order[takes]] = True
     where = np.empty(len(home), dtype=np.int64)
-    where[order[takes]] = slots[first_slot[sorted_group[takes]] + rank[takes]]
+    where[order[takes]] = filled_in
     return matched, where[matched]
 
 
