@@ -7,10 +7,11 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import scenario_path
-from sim import build_model, load_scenario
+from sim import build_model, load_scenario, policy, simulate
 from sim.agents import Cadre, Community
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "sim"
@@ -65,6 +66,19 @@ def test_an_agent_stays_the_same_object_while_its_cadre_stays_and_goes_when_it_l
     assert model.cadre(int(model.rows[0])).row == model.rows[0]
     assert model.community(3).index == 3
     np.testing.assert_allclose(sorted(a.age for a in after.values()), np.sort(model.cadres.age[model.rows]))
+
+
+def test_adding_a_coverage_feature_changes_no_other_number(monkeypatch):
+    """policy.FEATURES's promise: one more line there draws the new order from its own stream."""
+    scenario = load_scenario(scenario_path("all_programs"), {"n_communities": 15, "months": 24})
+    before = simulate(scenario, seed=4)
+    monkeypatch.setitem(policy.FEATURES, "extra_scheme", "training_base_coverage")
+    model = build_model(scenario, 4)
+    coverage = model.policy.levers.training_base_coverage
+    assert model.policy.features["extra_scheme"].sum() == round(coverage * 15)
+    assert not np.array_equal(model.policy.features["extra_scheme"], model.policy.features["training_base"])
+    model.run_for(24)
+    pd.testing.assert_frame_equal(model.results(), before, check_exact=True)
 
 
 def _imports(path: Path) -> set[str]:

@@ -15,8 +15,9 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.parameters import Parameters
-from sim.policy import FEATURES
+from sim.policy import DRAWN_AT_SET_UP, FEATURES, adoption_rank
 from sim.processes.posting import post_scientific, take_posts
+from sim.rng import RandomStreams
 from sim.state import (
     ADMIN,
     ADVANCEMENT,
@@ -56,7 +57,7 @@ def choose(rng: np.random.Generator, candidates: np.ndarray, share: float) -> np
     return rng.permutation(candidates)[:k]
 
 
-def build_communities(p: Parameters, rng: np.random.Generator) -> CommunityTable:
+def build_communities(p: Parameters, rng: np.random.Generator, streams: RandomStreams) -> CommunityTable:
     """Communities with kind, tier, region, pools, quotas, posts and policy adoption order."""
     n = p.n_communities
     c = CommunityTable(n)
@@ -76,7 +77,8 @@ def build_communities(p: Parameters, rng: np.random.Generator) -> CommunityTable
     c.base_quota = np.maximum(1, apportion(round(p.reserve_per_community * n), weights)).astype(np.int32)
     c.establishment = _establishment(p, c.base_quota)
     for feature in FEATURES:  # adoption order of each coverage feature (sim.policy)
-        c.rank[feature] = (rng.permutation(n) + 0.5) / n
+        drawn = feature in DRAWN_AT_SET_UP
+        c.rank[feature] = (rng.permutation(n) + 0.5) / n if drawn else adoption_rank(streams, feature, n)
     m = p.mentors_per_community
     c.mentor_rank = ((rng.permutation(n * m) + 0.5) / (n * m)).reshape(n, m)
     return c

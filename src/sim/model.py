@@ -67,7 +67,7 @@ class CadreModel(mesa.Model):
         self.streams = RandomStreams(seed)
         self.month = 0
         self._set_constants()
-        self.communities = build_communities(p, self.rng)
+        self.communities = build_communities(p, self.rng, self.streams)
         self._grow_quota()
         self.policy_schedule = PolicySchedule(scenario.parameters, scenario.programs, self.communities, seed)
         self.policy = self.policy_schedule.at(0, programs_apply=False)  # June 2023 is before any program

@@ -21,7 +21,9 @@ coverage features as `policy.features[feature]` and trained mentors as
 
 Adding a coverage lever (a share of communities that has some feature): declare it in
 `data/parameters.yaml` with `lever: true`, add one line `feature: lever` to FEATURES
-below, and read `policy.features[feature]` in the process that uses it.
+below, and read `policy.features[feature]` in the process that uses it (docs/extending.md).
+The new feature's adoption order comes from its own counter-based stream, so every other
+random number, and every existing output, stays as it was.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ FEATURES = {
     "dynamic_monitoring": "dynamic_monitoring_coverage",  # F37-F39
 }
 MENTOR_LEVER = "mentor_trained_share"  # F26: a coverage of mentors rather than of communities
+# These features' adoption orders are drawn from the set-up generator, in this order, as
+# they always have been; a feature added to FEATURES later draws its order from the
+# counter-based streams instead (`adoption_rank`), so adding one changes no other number.
+DRAWN_AT_SET_UP = tuple(FEATURES)
 
 
 def _lever_names(numeric: bool) -> tuple[str, ...]:
@@ -198,11 +204,20 @@ class PolicySchedule:
         Drawn from the counter-based streams (not the model's generator), so that adding
         decay changes no other random number. Each replicate block has its own order.
         """
-        return np.concatenate([_rank(streams, name, n) for streams, n in zip(self._streams, self.communities.sizes, strict=True)])
+        sizes = self.communities.sizes
+        return np.concatenate(
+            [random_order(streams, f"retention_{name}", n) for streams, n in zip(self._streams, sizes, strict=True)]
+        )
 
 
-def _rank(streams: RandomStreams, name: str, n: int) -> np.ndarray:
-    u = streams.uniform(f"retention_{name}", 0, np.arange(n))
+def adoption_rank(streams: RandomStreams, feature: str, n: int) -> np.ndarray:
+    """The order in which n communities adopt a feature added after DRAWN_AT_SET_UP."""
+    return random_order(streams, f"adoption_{feature}", n)
+
+
+def random_order(streams: RandomStreams, stream: str, n: int) -> np.ndarray:
+    """A random rank in (0, 1) for each of n communities, (i + 0.5) / n for the i-th, from a counter-based stream."""
+    u = streams.uniform(stream, 0, np.arange(n))
     rank = np.empty(n)
     rank[np.argsort(u, kind="stable")] = (np.arange(n) + 0.5) / n
     return rank
