@@ -4,7 +4,10 @@ For a fair comparison on a shared machine, each repetition runs every tree in tu
 busy spell slows both), each command pinned to one core with `taskset -c 0`, and the best
 of the repetitions counts. For every measurement the machine's load is recorded: the
 1-minute load average and the CPU seconds that other processes used meanwhile (all busy
-time from /proc/stat minus this measurement's own).
+time from /proc/stat minus this measurement's own). The command's own CPU seconds are
+recorded too: on a busy machine, where other work shares the pinned core, runs per CPU
+second is the steadier figure (on an idle core it equals runs per wall second, less the
+wait for the disk).
 
 Measurements (`--what`):
   batch     `sim batch` of compare_programs (5 scenarios x `--replicates`, 100 communities,
@@ -82,8 +85,9 @@ def timed(command: list[str], src: Path) -> dict:
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    others = (_busy() - busy) - (_children_cpu() - ours)
-    return {"wall_s": wall, "stdout": done.stdout, "load_1min": load, "others_cpu_s": round(others, 2)}
+    cpu = _children_cpu() - ours
+    others = (_busy() - busy) - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "stdout": done.stdout, "load_1min": load, "others_cpu_s": round(others, 2)}
 
 
 def batch_spec(folder: Path, replicates: int) -> Path:
@@ -100,7 +104,7 @@ def measure(what: str, src: Path, folder: Path, replicates: int) -> dict:
         out = Path(tempfile.mkdtemp(dir=folder))
         m = timed([sys.executable, "-m", "sim.cli", "batch", str(spec), "--workers", "1", "--quiet", "--out", str(out)], src)
         runs = 5 * replicates
-        return m | {"runs": runs, "runs_per_s": runs / m["wall_s"]}
+        return m | {"runs": runs, "runs_per_s": runs / m["wall_s"], "runs_per_cpu_s": runs / m["cpu_s"]}
     size = 1000 if what == "run1000" else 110_000
     m = timed([sys.executable, "-c", ONE_RUN, str(SCENARIO), str(size)], src)
     return m | {"communities": size} | json.loads(m["stdout"].strip().splitlines()[-1])
@@ -144,7 +148,7 @@ def _summary(results: list[dict]) -> None:
             mine = [r for r in results if r["what"] == what and r["tree"] == label]
             best = min(mine, key=lambda r: r["wall_s"])
             figure = (
-                f"{best['runs_per_s']:.2f} runs/s"
+                f"{best['runs_per_s']:.2f} runs/s, {max(r['runs_per_cpu_s'] for r in mine):.2f} runs per CPU s"
                 if what == "batch"
                 else f"{best['cadre_months_per_s'] / 1e6:.2f} M cadre-months/s, set-up+run "
                 f"{best['setup_s'] + best['run_s']:.1f} s, peak {best['peak_rss_mb']:.0f} MB"

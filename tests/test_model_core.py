@@ -70,6 +70,7 @@ def test_an_agent_stays_the_same_object_while_its_cadre_stays_and_goes_when_it_l
 
 def test_adding_a_coverage_feature_changes_no_other_number(monkeypatch):
     """policy.FEATURES's promise: one more line there draws the new order from its own stream."""
+    assert len(policy.DRAWN_AT_SET_UP) == 8 and set(policy.DRAWN_AT_SET_UP) <= set(policy.FEATURES)
     scenario = load_scenario(scenario_path("all_programs"), {"n_communities": 15, "months": 24})
     before = simulate(scenario, seed=4)
     monkeypatch.setitem(policy.FEATURES, "extra_scheme", "training_base_coverage")

@@ -58,10 +58,20 @@ FEATURES = {
     "dynamic_monitoring": "dynamic_monitoring_coverage",  # F37-F39
 }
 MENTOR_LEVER = "mentor_trained_share"  # F26: a coverage of mentors rather than of communities
-# These features' adoption orders are drawn from the set-up generator, in this order, as
-# they always have been; a feature added to FEATURES later draws its order from the
+# These eight features' adoption orders are drawn from the set-up generator, in this order,
+# as they always have been; a feature added to FEATURES later draws its order from the
 # counter-based streams instead (`adoption_rank`), so adding one changes no other number.
-DRAWN_AT_SET_UP = tuple(FEATURES)
+# Do not add to this list.
+DRAWN_AT_SET_UP = (
+    "training_base",
+    "growth_file",
+    "promotion_standard",
+    "honour_fund",
+    "rotation",
+    "staged_training",
+    "dual_track",
+    "dynamic_monitoring",
+)
 
 
 def _lever_names(numeric: bool) -> tuple[str, ...]:
