@@ -55,9 +55,11 @@ def train(model: CadreModel) -> None:
         gain[planned, weakest] *= 1 + p.growth_plan_boost
         gain[:, DIGITAL_DOMAIN] += cloud
         t.set_competence(learners, competence + gain * (100 - competence) / 100)
-    others = rows[~trained]
-    digital = t.competence[others, DIGITAL_DOMAIN]
-    t.competence[others, DIGITAL_DOMAIN] = digital + cloud * (100 - digital) / 100
+    if cloud:  # (with none, the update below would leave every value as it is)
+        others = rows[~trained]
+        column = t.competence[:, DIGITAL_DOMAIN]  # a view: 1-D reads and writes are faster
+        digital = column[others]
+        column[others] = digital + cloud * (100 - digital) / 100
     _advance_stages(model, rows[trained])
     _upgrade_education(model, rows)
 
