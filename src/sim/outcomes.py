@@ -44,18 +44,27 @@ def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, 
     return _capacities(model, np.array([0, model.communities.n]), count)[0]
 
 
-def _capacities(model: CadreModel, bounds: np.ndarray, count: np.ndarray | None = None) -> list[dict[str, float]]:
+def _capacities(
+    model: CadreModel, bounds: np.ndarray, count: np.ndarray | None = None, competence: np.ndarray | None = None
+) -> list[dict[str, float]]:
     """Capacities of each block of communities [bounds[b], bounds[b + 1]) (one block in a single run).
 
     Everything up to the pooling is per cadre or per community, so it is computed for all
     blocks at once; the pooled sums are taken block by block, adding the same numbers in the
-    same order as a run of that block alone.
+    same order as a run of that block alone. `competence` is that of `model.rows`, if the
+    caller has it.
     """
     p, t, rows, c = model.p, model.cadres, model.rows, model.communities
-    posted = rows[t.post[rows] != IDLE]
+    is_posted = t.post[rows] != IDLE
+    posted = rows[is_posted]
     kind = t.post[posted]
-    weights = model.post_domains[kind]
-    value = domain_sum(t.competence_of(posted) * weights) / model.post_domains.sum(axis=1)[kind] / 100
+    competence = t.competence_of(posted) if competence is None else competence[is_posted]
+    # Competence in the domains the post exercises: the weighted domains added in order.
+    domains = model.post_domains
+    value = competence[:, 0] * domains[:, 0][kind]
+    for j in range(1, domains.shape[1]):
+        value += competence[:, j] * domains[:, j][kind]
+    value = value / domains.sum(axis=1)[kind] / 100
     value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
     cell = t.serving[posted] * N_POST_TYPES + kind
     delivered = np.bincount(cell, weights=value, minlength=N_POST_TYPES * c.n).reshape(c.n, N_POST_TYPES)
@@ -106,7 +115,7 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
     bounds = np.searchsorted(rows, np.arange(blocks + 1) * t.stride)  # block b's cadres: rows[bounds[b]:bounds[b + 1]]
     cadres = _Cadres(model, bounds)
     communities = _Communities(model, blocks)
-    capacity = _capacities(model, np.append(c.starts, c.n), cadres.filled)
+    capacity = _capacities(model, np.append(c.starts, c.n), cadres.filled, cadres.competence)
     share = _shares(cadres, communities, flows, c)
     out = []
     for b in range(blocks):

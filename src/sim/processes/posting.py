@@ -32,8 +32,11 @@ def post(model: CadreModel) -> None:
     t, rows = model.cadres, model.rows
     scientific = model.policy.features["rotation"][t.home[rows]]
     _end_posts(model, rows, scientific)
-    _post_traditional(model, rows[~scientific])
-    post_scientific(model, rows[scientific])
+    # Counted once: traditional posting fills only traditional communities' posts, so the
+    # counts scientific posting needs (scientific communities') are the same after it.
+    filled = filled_posts(t, rows, model.communities.n)
+    _post_traditional(model, rows[~scientific], filled)
+    post_scientific(model, rows[scientific], filled)
     posted = t.post[rows] != IDLE
     t.months_in_post[rows] = np.where(posted, t.months_in_post[rows] + 1, 0)
     t.months_idle[rows] = np.where(posted, 0, t.months_idle[rows] + 1)
@@ -51,14 +54,14 @@ def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> N
     t.serving[ended] = t.home[ended]
 
 
-def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
+def _post_traditional(model: CadreModel, rows: np.ndarray, filled: np.ndarray) -> None:
     p, t, s, month = model.p, model.cadres, model.streams, model.month
     idle = rows[t.post[rows] == IDLE]
     chosen = idle[s.uniform("post_traditional", month, t.key[idle]) < p.traditional_posting_rate]
     if len(chosen) == 0:
         return
     # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
-    is_open = filled_posts(t, model.rows, model.communities.n) < model.communities.establishment
+    is_open = filled < model.communities.establishment
     is_open[:, ADMIN] = True
     mix = np.atleast_2d(model.traditional_post_mix)[model.communities.block[t.home[chosen]]]  # one mix per block
     weight = np.cumsum(mix * is_open[t.home[chosen]], axis=1)
@@ -67,11 +70,15 @@ def _post_traditional(model: CadreModel, rows: np.ndarray) -> None:
     take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])
 
 
-def post_scientific(model: CadreModel, rows: np.ndarray) -> None:
-    """Post the idle specialised cadres of `rows` by fit, scarcest kind of post first (F17, F36)."""
+def post_scientific(model: CadreModel, rows: np.ndarray, filled: np.ndarray | None = None) -> None:
+    """Post the idle specialised cadres of `rows` by fit, scarcest kind of post first (F17, F36).
+
+    `filled` is the current count of filled posts (`state.filled_posts`) if the caller has it;
+    it is updated in place.
+    """
     p, t, c = model.p, model.cadres, model.communities
     scientific = model.policy.features["rotation"]
-    filled = filled_posts(t, model.rows, c.n)
+    filled = filled_posts(t, model.rows, c.n) if filled is None else filled
     groupings = [None, *_pools(model)]  # own community first, then the pool
     candidates = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
     competence, home, last_post = t.competence_of(candidates), t.home[candidates], t.last_post[candidates]
