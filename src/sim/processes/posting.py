@@ -152,15 +152,18 @@ def take_posts(t, rows: np.ndarray, kind: np.ndarray | int, community: np.ndarra
 def practise(model: CadreModel) -> None:
     """Learning on the job, fading skills when idle, and contribution value (F32)."""
     p, t, rows = model.p, model.cadres, model.rows
-    posted = t.post[rows] != IDLE
+    post = t.post[rows]
+    posted = post != IDLE
     workers, idle = rows[posted], rows[~posted]
     competence = t.competence_of(workers)
-    base = model.policy.features["training_base"][t.serving[workers]]
-    seconded = t.serving[workers] != t.home[workers]
+    serving = t.serving[workers]
+    base = model.policy.features["training_base"][serving]
+    seconded = serving != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
-    competence += rate[:, None] * model.post_domains[t.post[workers]] * (100 - competence) / 100
+    competence += rate[:, None] * model.post_domains[post[posted]] * (100 - competence) / 100
     t.set_competence(workers, competence)
     t.set_competence(idle, t.competence_of(idle) * (1.0 - p.idle_decay))
     service = (competence[:, DOMAINS.index("mediation")] + competence[:, DOMAINS.index("elderly_social")]) / 2
-    t.contribution[rows] *= 11 / 12  # a rolling sum of about the last 12 months
-    t.contribution[workers] += p.contribution_per_month * service / 60.0
+    contribution = t.contribution[rows] * (11 / 12)  # a rolling sum of about the last 12 months
+    contribution[posted] += p.contribution_per_month * service / 60.0
+    t.contribution[rows] = contribution
