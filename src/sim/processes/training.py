@@ -35,10 +35,12 @@ def train(model: CadreModel) -> None:
     rows = model.rows
     home = t.home[rows]
     stage = t.stage[rows]
-    q = np.where(f["dual_track"][home], p.training_rate_base * _budget_factor(model)[home], 0.0)
-    q = np.where(f["rotation"][home] & (stage == FOUNDATION), 1.0, q)
-    q = np.where(f["staged_training"][home], 1.0, q)
-    q = np.where(stage == MATURE, 0.0, q)
+    # q per community, for the foundation stage and for the others; then per cadre.
+    q_base = np.where(f["dual_track"], p.training_rate_base * _budget_factor(model), 0.0)
+    q_later = np.where(f["staged_training"], 1.0, q_base)
+    q_foundation = np.where(f["rotation"], 1.0, q_later)  # scientific use trains before posting
+    q = np.where(stage == FOUNDATION, q_foundation[home], q_later[home])
+    q[stage == MATURE] = 0.0
     trained = s.uniform("training_month", month, t.key[rows]) < q
 
     cloud = p.cloud_classroom_gain * levers.digital_training_intensity  # F16: cloud classrooms reach everyone
@@ -51,7 +53,7 @@ def train(model: CadreModel) -> None:
         gain = p.training_gain * model.stage_focus[stage[trained]] * boost[:, None]
         gain[:, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
         planned = np.flatnonzero(f["growth_file"][home_l])
-        weakest = np.argmin(competence[planned], axis=1)
+        weakest = _weakest_domain(competence[planned])
         gain[planned, weakest] *= 1 + p.growth_plan_boost
         gain[:, DIGITAL_DOMAIN] += cloud
         t.set_competence(learners, competence + gain * (100 - competence) / 100)
@@ -62,6 +64,17 @@ def train(model: CadreModel) -> None:
         column[others] = digital + cloud * (100 - digital) / 100
     _advance_stages(model, rows[trained])
     _upgrade_education(model, rows)
+
+
+def _weakest_domain(competence: np.ndarray) -> np.ndarray:
+    """Each row's domain of lowest competence, the first on ties: argmin(axis=1), column by column."""
+    lowest = competence[:, 0].copy()
+    weakest = np.zeros(len(competence), dtype=np.intp)
+    for domain in range(1, competence.shape[1]):
+        lower = competence[:, domain] < lowest
+        lowest[lower] = competence[lower, domain]
+        weakest[lower] = domain
+    return weakest
 
 
 def _budget_factor(model: CadreModel) -> np.ndarray:
