@@ -58,7 +58,7 @@ def _capacities(
     is_posted = t.post[rows] != IDLE
     posted = rows[is_posted]
     kind = t.post[posted]
-    competence = t.competence_of(posted) if competence is None else competence[is_posted]
+    competence = t.competence_of(posted) if competence is None else np.compress(is_posted, competence, axis=0)
     # Competence in the domains the post exercises: the weighted domains added in order.
     domains = model.post_domains
     value = competence[:, 0] * domains[:, 0][kind]

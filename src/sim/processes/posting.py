@@ -63,11 +63,12 @@ def _post_traditional(model: CadreModel, rows: np.ndarray, filled: np.ndarray) -
     # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
     is_open = filled < model.communities.establishment
     is_open[:, ADMIN] = True
-    mix = np.atleast_2d(model.traditional_post_mix)[model.communities.block[t.home[chosen]]]  # one mix per block
-    weight = np.cumsum(mix * is_open[t.home[chosen]], axis=1)
+    home = t.home[chosen]
+    mix = np.take(np.atleast_2d(model.traditional_post_mix), model.communities.block[home], axis=0)  # one mix per block
+    weight = np.cumsum(mix * np.take(is_open, home, axis=0), axis=1)
     u = s.uniform("post_type", month, t.key[chosen]) * weight[:, -1]
     kind = (u[:, None] >= weight).sum(axis=1)
-    take_posts(t, chosen, np.minimum(kind, GRID), t.home[chosen])
+    take_posts(t, chosen, np.minimum(kind, GRID), home)
 
 
 def post_scientific(model: CadreModel, rows: np.ndarray, filled: np.ndarray | None = None) -> None:
@@ -160,7 +161,8 @@ def practise(model: CadreModel) -> None:
     base = model.policy.features["training_base"][serving]
     seconded = serving != t.home[workers]
     rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
-    competence += rate[:, None] * model.post_domains[post[posted]] * (100 - competence) / 100
+    exercised = np.take(model.post_domains, post[posted], axis=0)  # the post's domain weights (take: faster)
+    competence += rate[:, None] * exercised * (100 - competence) / 100
     t.set_competence(workers, competence)
     t.set_competence(idle, t.competence_of(idle) * (1.0 - p.idle_decay))
     service = (competence[:, DOMAINS.index("mediation")] + competence[:, DOMAINS.index("elderly_social")]) / 2

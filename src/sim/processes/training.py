@@ -50,7 +50,7 @@ def train(model: CadreModel) -> None:
         home_l = home[trained]
         mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
         boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home_l])
-        gain = p.training_gain * model.stage_focus[stage[trained]] * boost[:, None]
+        gain = p.training_gain * np.take(model.stage_focus, stage[trained], axis=0) * boost[:, None]
         gain[:, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
         planned = np.flatnonzero(f["growth_file"][home_l])
         weakest = _weakest_domain(competence[planned])
