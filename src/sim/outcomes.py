@@ -201,6 +201,7 @@ def _shares(k: _Cadres, cm: _Communities, flows: list[dict[str, int]], c) -> dic
         "digital_vacancy_rate": 1 - staffed[:, DIGITAL] / establishment[:, DIGITAL],
         "admin_overstaffing": counts[:, ADMIN] / establishment[:, ADMIN] - 1,
         "turnover_rate": 12 * exits / np.maximum(1, n),
+        "mean_cgcmm_level": _fractions(k.level_counts @ np.arange(6), n),  # integer sums: exact
         **{f"share_cgcmm_{j}": _fractions(k.level_counts[:, j], n) for j in range(1, 6)},
         **{f"share_stage_{STAGES[j]}": _fractions(k.stages[:, j], n) for j in range(1, 5)},
         "share_specialised": _fractions(status[:, :, :, 1].sum(axis=(1, 2)), n),
@@ -237,7 +238,7 @@ def _row(
         "turnover_rate": shares["turnover_rate"],
         "mean_competence": mean_competence,
         **{f"competence_{d}": float(competence[:, i].mean()) if n_cadres else 0.0 for i, d in enumerate(DOMAINS)},
-        "mean_cgcmm_level": float(k.levels[rows].mean()) if n_cadres else 0.0,
+        "mean_cgcmm_level": shares["mean_cgcmm_level"],
         **{name: shares[name] for name in COUNTED_AFTER_LEVELS},
         "health_index_mean": float(k.health[rows].mean()) if n_cadres else 0.0,
         "mentors_trained": shares["mentors_trained"],

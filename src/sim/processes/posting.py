@@ -120,21 +120,25 @@ def _match(
     `group_of` maps communities to pools; None means each community is its own group.
     Within a pool, satellite communities' vacancies come before the central community's:
     the centre supplies talent to its satellites (F36). Returns a mask of matched candidates
-    and, for each, the community whose vacancy they fill.
+    and, for each, the community whose vacancy they fill. Only candidates whose group has a
+    vacancy are ranked (by group, then best fit first; ties keep candidate order).
     """
     group = home if group_of is None else group_of[home]
-    order = np.lexsort((-fit, group))
-    sorted_group = group[order]
-    rank = rank_in_group(sorted_group)
     if group_of is None:
-        takes = rank < vacancies[sorted_group]
-        filled_in = sorted_group[takes]  # a community's vacancies go to its own candidates
+        places = vacancies
     else:
         slots = np.repeat(np.arange(len(vacancies)), vacancies)  # one entry per vacancy
         slots = slots[np.lexsort((central[slots], group_of[slots]))]
-        per_group = np.bincount(group_of[slots], minlength=int(group_of.max()) + 1)
-        first_slot = np.cumsum(per_group) - per_group
-        takes = rank < per_group[sorted_group]
+        places = np.bincount(group_of[slots], minlength=int(group_of.max()) + 1)
+    hopeful = np.flatnonzero(places[group] > 0)
+    order = hopeful[np.lexsort((-fit[hopeful], group[hopeful]))]
+    sorted_group = group[order]
+    rank = rank_in_group(sorted_group)
+    takes = rank < places[sorted_group]
+    if group_of is None:
+        filled_in = sorted_group[takes]  # a community's vacancies go to its own candidates
+    else:
+        first_slot = np.cumsum(places) - places
         filled_in = slots[first_slot[sorted_group[takes]] + rank[takes]]
     matched = np.zeros(len(home), dtype=bool)
     matched[order[takes]] = True
