@@ -36,11 +36,15 @@ from sim.rng import BlockStreams
 from sim.scenario import Scenario
 from sim.state import BLOCK_SHIFT, CadreTable, CommunityTable
 
+MAX_BLOCKS = 1 << (63 - BLOCK_SHIFT)  # keys are signed 64-bit: 7 bits of block number
+
 
 class ReplicateModel(CadreModel):
     """The replicates of `scenario` from `seeds`, one block each; `results()` gives one table per seed."""
 
     def __init__(self, scenario: Scenario, seeds: Sequence[int]) -> None:
+        if not 1 <= len(seeds) <= MAX_BLOCKS:
+            raise ValueError(f"{len(seeds)} seeds: a ReplicateModel holds 1 to {MAX_BLOCKS} blocks (a key's top bits)")
         parts = [CadreModel(scenario, seed) for seed in seeds]  # each seed's own June 2023
         mesa.Model.__init__(self, rng=int(seeds[0]))
         self._lazy = LazyAgents(self)
