@@ -127,3 +127,20 @@ def test_every_assumption_is_sampled_and_fitted_ones_are_not():
         low, high = robustness.catalogue()[name].range
         slices = np.floor((np.array([p[name] for p in points]) - low) / (high - low) * tiny.samples)
         assert sorted(slices.astype(int)) == list(range(tiny.samples)), name
+
+
+def test_cli_refuses_an_unknown_scale_in_one_line():
+    from conftest import invoke_cli
+
+    result = invoke_cli(("robustness", "--scale", "huge"))
+    assert result.returncode == 2 and "scale = 'huge'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_errors_name_the_field(tmp_path):
+    path = tmp_path / "robustness.yaml"
+    path.write_text("sobol: {samples: 100}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="power of 2"):
+        robustness.load_config(path)
+    path.write_text("propagation: {sampels: 10}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown field 'propagation.sampels'"):
+        robustness.load_config(path)

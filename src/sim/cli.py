@@ -295,7 +295,7 @@ def robustness(
     scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
     dask_local: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N workers.")] = None,
     root: Annotated[Path, typer.Option(help="Folder of the batch stores (resumed when they exist).")] = Path("results"),
-    out: Annotated[Path | None, typer.Option(help="Folder for the tidy tables (default ROOT/<name>_tables).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the tidy tables (default ROOT/<code version>/<name>_tables).")] = None,
 ) -> None:
     """How sure the answer is: every assumption sampled (LHS), Morris screen, Sobol indices, PRIM boxes, regret.
 
@@ -309,7 +309,8 @@ def robustness(
     executor = {k: v for k, v in {"scheduler": scheduler, "dask_local": dask_local}.items() if v is not None}
     results = rb.run(cfg, workers=workers, root=root, log=typer.echo, quiet=True, **executor)
     tables = rb.analyse(results)
-    folder = out or root / f"{cfg.name}_tables"
+    folder = out or rb.store_root(root) / f"{cfg.name}_tables"
+    folder.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         write_table(frame, folder / f"{name}.csv", provenance={"robustness": cfg.name, "scale": scale, "table": name})
     typer.echo(rb.summary_text(tables))
