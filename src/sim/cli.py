@@ -295,7 +295,9 @@ def robustness(
     scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
     dask_local: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N workers.")] = None,
     root: Annotated[Path, typer.Option(help="Folder of the batch stores (resumed when they exist).")] = Path("results"),
-    out: Annotated[Path | None, typer.Option(help="Folder for the tidy tables (default ROOT/<code version>/<name>_tables).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the tidy tables (default ROOT/<code version>/<name>_tables).")
+    ] = None,
 ) -> None:
     """How sure the answer is: every assumption sampled (LHS), Morris screen, Sobol indices, PRIM boxes, regret.
 
