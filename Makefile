@@ -8,7 +8,8 @@
 # make report-robustness  every assumption uncertain (LHS, Morris, Sobol, PRIM, regret) -> reports/robustness/
 # make reports   regenerate every committed reference report in reports/ (the only command that rewrites them)
 # make reproduce regenerate every report from scratch and compare its numbers with the committed ones
-# make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml)
+# make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml, the point fit)
+# make posterior the calibration posterior by ABC-SMC (data/posterior.parquet; resumable; <= 30 min)
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
 #                (after the model or its calibration changes; then commit them with their outputs)
 # make setup     create .venv with a Python >= 3.12, install exactly the locked packages (requirements.lock)
@@ -24,7 +25,7 @@ NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustnes
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
+.PHONY: setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate posterior compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -44,7 +45,7 @@ lock: setup
 REF_COMPARE  := compare_programs -p replicates 30 -p n_communities 100
 REF_SCENARIO := scenario -p scenario data/scenarios/baseline.yaml -p replicates 30
 REF_LEVERS   := policy_levers -p replicates 5 -p n_communities 100
-REF_ARTICLE  := reproduce_article
+REF_ARTICLE  := reproduce_article -p seeds 20 -p draws 40 -p sensitivity_seeds 3
 REF_ROBUST   := robustness -p scale default -p store results
 
 report: setup
@@ -72,8 +73,12 @@ reports: setup   # regenerate every committed reference report (the only command
 reproduce: setup   # what an academic runs first: every report from scratch, compared with the committed numbers
 	$(BIN)/sim reproduce
 
-calibrate: setup   # re-fit data/calibrated.yaml (about 5 minutes); then `make notebooks reports`
+calibrate: setup   # re-fit data/calibrated.yaml (the point fit, about 10 minutes); then `make posterior notebooks reports`
 	$(BIN)/sim calibrate
+
+posterior: setup   # the posterior (ABC-SMC, at most 30 minutes); after an interruption: .venv/bin/sim calibrate --method abc --resume
+	rm -f results/calibration/abc.db results/calibration/abc.db.json
+	$(BIN)/sim calibrate --method abc
 
 compare: setup
 	$(BIN)/sim compare

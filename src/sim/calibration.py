@@ -1,34 +1,39 @@
-"""Calibration to the article by the simulated method of moments (`sim calibrate`).
+"""Calibration to the article (`sim calibrate`): targets, contrasts, moments and the point fit.
 
-What is fitted to which figure, and what is held out, is data: `data/calibration.yaml`.
-Every evaluation runs the same seeds (common random numbers), so the objective changes
-only because the parameters do.
+What is fitted to which figure, in which contrast, and what is held out is data:
+`data/calibration.yaml` (docs/ODD.md section 8). Each figure is simulated as the article
+states it - its own pair of scenarios (e.g. the capability bank alone against no bank),
+run on the same seeds from the same June 2023 state - and has a role: *fitted* (informs
+parameters other figures share), *matched* by construction (one scale parameter of its own
+is solved for it) or *held out* (nothing is fitted to it or set from it).
 
-Two blocks:
+Two methods share these moments:
 
-1. *Dynamic* parameters (they change what happens to cadres) are fitted jointly with
-   scipy's bounded Nelder-Mead: the simulation is a sum of discrete events, so the
-   objective is piecewise constant in the parameters and has no useful gradient;
-   Nelder-Mead needs none, respects the plausible ranges, and with four parameters a few
-   hundred simulations suffice. (Optuna's samplers would add a dependency and need more
-   evaluations for a problem this small.) A weak pull to the prior keeps parameters the
-   figures cannot pin down near their prior.
-2. *Index* parameters (elasticities, the partner log-odds) only scale an outcome index,
-   which is linear in them on the log (or logit) scale; each is solved exactly for its
-   figure from one simulation at the fitted dynamics.
+- the point fit here (`method smm`, the simulated method of moments on common random
+  numbers): the *dynamic* parameters (they change what happens to cadres) by scipy's
+  bounded Nelder-Mead - the simulation is a sum of discrete events, piecewise constant in
+  the parameters, so no gradient is of use - with a weak pull to the middle of the range;
+  then each *index* parameter solved exactly for its figure (an index is linear in it on the
+  log or logit scale). The result goes to data/calibrated.yaml, whose values replace the
+  catalogue defaults in every scenario;
+- the posterior (`method abc`, `sim.abc`): ABC-SMC over the same parameters.
 
-A final run with every fitted value reports each figure, fitted or held out, with its
-relative error; and each fitted parameter's sensitivity: how much the fit worsens when it
-moves by a tenth of its plausible range either way, so weakly identified ones show.
+Because the dynamic block does not depend on how capacity makes the governance indices,
+the alternative `capacity_structure`s (docs/ODD.md section 8, the F45 structures) are
+compared on the same fitted dynamics: each has its index parameters solved on the same
+figures, and is judged by how many figures it reproduces on fresh seeds, F45 held out.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,45 +45,126 @@ from scipy.optimize import minimize
 from sim.checks import finite_number, mapping, one_of, shown, text, unknown_fields, whole_number
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import catalogue, spec
+from sim.parameters import catalogue, default_values
 from sim.provenance import provenance
 from sim.resources import data_file, packaged_path, resolve
+from sim.scenario import Scenario, load_scenario
 from sim.simulate import simulate
 
 CONFIG_FILE = data_file("calibration.yaml")
 CALIBRATED_FILE = data_file("calibrated.yaml")
-MOMENTS = ("first_year_mean", "ratio", "difference", "level")
+MOMENTS = ("mean", "ratio", "difference", "logit_mean")
+ANCHOR_MOMENTS = ("mean", "per_community_year")
+ROLES = ("fitted", "matched", "held_out")
+STRUCTURE_PARAMETER = "capacity_structure"
+CHECK_SEEDS = tuple(range(100, 108))  # fresh seeds on which the structures are compared (not the fit's)
+TARGET_FIELDS = {
+    "phrase",
+    "population",
+    "contrast",
+    "time",
+    "scenario",
+    "reference",
+    "months",
+    "moment",
+    "column",
+    "value",
+    "role",
+}
+ANCHOR_FIELDS = {"description", "parameter", "scenario", "months", "moment", "column", "low", "high"}
+ABC_FIELDS = {"population", "generations", "minutes", "pilot_seeds", "draws", "seed"}
+DYNAMIC_FIELDS = {"parameters", "targets", "prior_weight", "max_evaluations"}
+CONFIG_FIELDS = {"seeds", "n_communities", "scenarios", "targets", "anchors", "dynamic", "index", "abc", "tolerance"}
 
 
 @dataclass(frozen=True)
 class Target:
+    """One article figure as the calibration simulates it."""
+
     figure: str
+    role: str
     moment: str
     column: str
     value: float
-    fit: bool
+    scenario: str
+    months: tuple[int, int]
+    reference: str | None = None
+    phrase: str = ""
+    population: str = ""
+    contrast: str = ""
+    time: str = ""
+
+    @property
+    def in_fit(self) -> bool:
+        """Used by the fit (fitted or matched); held-out figures never are."""
+        return self.role != "held_out"
 
     def error(self, simulated: float) -> float:
-        """Relative error; for a ratio, relative to the effect (ratio - 1), e.g. +37%."""
+        """Relative error; for a ratio relative to the effect (ratio - 1), e.g. +37%."""
         if self.moment == "ratio":
             return (simulated - self.value) / abs(self.value - 1)
         return (simulated - self.value) / abs(self.value)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A level anchored to an external range (not fitted; checked and shown)."""
+
+    name: str
+    parameter: str
+    scenario: str
+    months: tuple[int, int]
+    moment: str
+    column: str
+    low: float
+    high: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AbcSettings:
+    population: int = 200
+    generations: int = 8
+    minutes: float = 28.0
+    pilot_seeds: int = 16
+    draws: int = 1000
+    seed: int = 20231106
 
 
 @dataclass
 class Config:
     seeds: list[int]
     n_communities: int
-    effect_months: tuple[int, int]
     scenarios: dict[str, Path]
     targets: dict[str, Target]
+    anchors: dict[str, Anchor]
     dynamic_parameters: list[str]
     dynamic_targets: list[str]
     prior_weight: float
     max_evaluations: int
-    index_parameters: dict[str, str]
+    index_parameters: dict[str, str]  # parameter -> the figure it is solved for, in order
+    abc: AbcSettings
     tolerance: float
     source: Path = field(default=CONFIG_FILE)
+
+    @property
+    def parameters(self) -> list[str]:
+        """Every parameter the calibration estimates, dynamic first."""
+        return [*self.dynamic_parameters, *self.index_parameters]
+
+    def figures(self, role: str | None = None) -> list[str]:
+        return [f for f, t in self.targets.items() if role is None or t.role == role]
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that decides the moments and the fit."""
+        plain = {
+            "n_communities": self.n_communities,
+            "scenarios": {k: str(v) for k, v in self.scenarios.items()},
+            "targets": {f: asdict(t) for f, t in self.targets.items()},
+            "parameters": self.parameters,
+            "ranges": {n: list(catalogue()[n].range) for n in self.parameters},
+        }
+        return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 CONFIG_FIELDS = {"seeds", "n_communities", "effect_months", "scenarios", "targets", "dynamic", "index", "tolerance"}
@@ -88,23 +174,34 @@ SCENARIO_ROLES = ("baseline", "systematic", "traditional")
 
 
 def load_config(path: Path | str = CONFIG_FILE) -> Config:
-    """Read and check `data/calibration.yaml` with the shared checks (sim.checks): unknown fields, types, ranges."""
+    """Read and check a calibration file (data/calibration.yaml) with the shared checks (sim.checks).
+
+    Bad input is one InputError line naming the file, the field, the value and what is allowed.
+    """
     path = Path(path)
     where = str(path)
     raw = mapping(read_yaml(path), where, "", "a mapping of calibration settings", empty=False)
     unknown_fields(raw, CONFIG_FIELDS, where)
-    missing = sorted(CONFIG_FIELDS - set(raw))
+    missing = sorted(CONFIG_FIELDS - {"anchors", "abc"} - set(raw))
     if missing:
         raise InputError(f"{where}: missing field(s) {', '.join(missing)}")
-    targets = {str(figure): _target(str(figure), entry, where) for figure, entry in _mapping(raw, "targets", where).items()}
-    dynamic = _mapping(raw, "dynamic", where)
+    scenarios = _scenarios(mapping(raw["scenarios"], where, "scenarios", "a mapping of name: scenario file", empty=False), where)
+    targets = {
+        str(f): _target(str(f), entry, where, scenarios)
+        for f, entry in mapping(raw["targets"], where, "targets", "a mapping of figure: target", empty=False).items()
+    }
+    anchors = {
+        str(n): _anchor(str(n), entry, where, scenarios) for n, entry in mapping(raw.get("anchors"), where, "anchors").items()
+    }
+    dynamic = mapping(raw["dynamic"], where, "dynamic", "a mapping with parameters and targets", empty=False)
     unknown_fields(dynamic, DYNAMIC_FIELDS, where, "dynamic.")
+    index = mapping(raw["index"], where, "index", "a mapping of parameter: figure")
     config = Config(
         seeds=[whole_number(s, where, f"seeds[{i}]") for i, s in enumerate(_list(raw["seeds"], where, "seeds"))],
-        n_communities=spec("n_communities").check(raw["n_communities"], where),
-        effect_months=_months(raw["effect_months"], where),
-        scenarios=_scenarios(_mapping(raw, "scenarios", where), where),
+        n_communities=catalogue()["n_communities"].check(raw["n_communities"], f"{where}: n_communities"),
+        scenarios=scenarios,
         targets=targets,
+        anchors=anchors,
         dynamic_parameters=[
             _parameter(n, where, "dynamic.parameters") for n in _list(dynamic.get("parameters"), where, "dynamic.parameters")
         ],
@@ -112,101 +209,228 @@ def load_config(path: Path | str = CONFIG_FILE) -> Config:
             one_of(f, list(targets), where, "dynamic.targets", "the targets")
             for f in _list(dynamic.get("targets"), where, "dynamic.targets")
         ],
-        prior_weight=finite_number(dynamic.get("prior_weight"), where, "dynamic.prior_weight", 0),
-        max_evaluations=whole_number(dynamic.get("max_evaluations"), where, "dynamic.max_evaluations", 1, 100_000),
+        prior_weight=finite_number(dynamic.get("prior_weight", 0.01), where, "dynamic.prior_weight", 0),
+        max_evaluations=whole_number(dynamic.get("max_evaluations", 100), where, "dynamic.max_evaluations", 1, 100_000),
         index_parameters={
             _parameter(name, where, "index"): one_of(figure, list(targets), where, f"index.{name}", "the targets")
-            for name, figure in _mapping(raw, "index", where).items()
+            for name, figure in index.items()
         },
+        abc=_abc(raw.get("abc"), where),
         tolerance=finite_number(raw["tolerance"], where, "tolerance", 0, 1),
         source=path,
     )
+    for name in config.parameters:
+        if config.parameters.count(name) > 1:
+            raise InputError(f"{where}: parameter '{name}' is listed twice (dynamic and index blocks must not overlap)")
+    for figure in [*config.dynamic_targets, *config.index_parameters.values()]:
+        if not targets[figure].in_fit:
+            raise InputError(f"{where}: figure {figure} is held out, so no parameter may be fitted to it")
+    for name, figure in config.index_parameters.items():
+        if targets[figure].role != "matched":
+            raise InputError(f"{where}: index.{name} solves {figure} exactly, so {figure} must have role: matched")
+        if targets[figure].moment not in ("ratio", "logit_mean"):
+            raise InputError(f"{where}: index.{name}: {figure} needs a ratio or logit_mean moment, not {targets[figure].moment}")
     return config
 
 
-def _mapping(raw: Mapping[str, Any], field: str, where: str) -> dict[str, Any]:
-    return mapping(raw.get(field), where, field, "a mapping", empty=False)
-
-
-def _list(value: Any, where: str, field: str) -> list[Any]:
+def _list(value: Any, where: str, field_name: str) -> list[Any]:
     if not isinstance(value, list) or not value:
-        raise InputError(f"{where}: {field} = {shown(value)} must be a non-empty list")
+        raise InputError(f"{where}: {field_name} = {shown(value)} must be a non-empty list")
     return value
 
 
-def _target(figure: str, entry: Any, where: str) -> Target:
-    at = f"targets.{figure}"
-    entry = mapping(entry, where, at, "a mapping with moment, column, value and fit", empty=False)
-    unknown_fields(entry, TARGET_FIELDS, where, f"{at}.")
-    fit = entry.get("fit")
-    if not isinstance(fit, bool):
-        raise InputError(f"{where}: {at}.fit = {shown(fit)} must be true or false")
-    return Target(
-        figure,
-        one_of(entry.get("moment"), MOMENTS, where, f"{at}.moment"),
-        text(entry.get("column"), where, f"{at}.column"),
-        finite_number(entry.get("value"), where, f"{at}.value"),
-        fit,
-    )
-
-
-def _parameter(name: Any, where: str, field: str) -> str:
-    one_of(name, list(catalogue()), where, field, "the parameters")
-    return name
-
-
-def _months(value: Any, where: str) -> tuple[int, int]:
-    months = _list(value, where, "effect_months")
-    if len(months) != 2:
-        raise InputError(f"{where}: effect_months = {shown(value)} must be [first, last]")
-    first, last = (whole_number(m, where, "effect_months", 1, 600) for m in months)
+def _months(value: Any, where: str, field_name: str) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise InputError(f"{where}: {field_name} = {shown(value)} must be [first, last]")
+    first, last = (whole_number(m, where, field_name, 1, 600) for m in value)
     if first > last:
-        raise InputError(f"{where}: effect_months = {shown(value)}: the first month is after the last")
+        raise InputError(f"{where}: {field_name} = {shown(value)}: the first month is after the last")
     return first, last
 
 
+def _parameter(name: Any, where: str, field_name: str) -> str:
+    name = one_of(name, list(catalogue()), where, field_name, "the parameters")
+    spec = catalogue()[name]
+    if spec.type not in ("float", "int") or not spec.range:
+        raise InputError(f"{where}: {field_name}: parameter {name!r} has no numeric range to fit within")
+    return name
+
+
 def _scenarios(raw: Mapping[str, Any], where: str) -> dict[str, Path]:
-    unknown_fields(raw, SCENARIO_ROLES, where, "scenarios.")
-    missing = [role for role in SCENARIO_ROLES if role not in raw]
+    paths = {}
+    for name, file in raw.items():
+        file = text(file, where, f"scenarios.{name}")
+        path = packaged_path(file) or resolve(file)  # the project's own files, or a path
+        if not path.is_file():
+            raise InputError(f"{where}: scenarios.{name} = {shown(file)}: file not found")
+        paths[str(name)] = path
+    return paths
+
+
+def _target(figure: str, entry: Any, where: str, scenarios: Mapping[str, Path]) -> Target:
+    at = f"targets.{figure}"
+    entry = mapping(entry, where, at, "a mapping with scenario, months, moment, column, value and role", empty=False)
+    unknown_fields(entry, TARGET_FIELDS, where, f"{at}.")
+    missing = sorted({"scenario", "months", "moment", "column", "value", "role"} - set(entry))
     if missing:
-        raise InputError(f"{where}: scenarios needs {', '.join(missing)} (a scenario file each)")
-    files = {role: text(raw[role], where, f"scenarios.{role}") for role in SCENARIO_ROLES}
-    return {role: packaged_path(value) or resolve(value) for role, value in files.items()}  # the project's own files
+        raise InputError(f"{where}: {at}: missing field(s) {', '.join(missing)}")
+    moment = one_of(entry["moment"], MOMENTS, where, f"{at}.moment")
+    reference = entry.get("reference")
+    if moment in ("ratio", "difference") and reference is None:
+        raise InputError(f"{where}: {at}: a {moment} needs a reference scenario")
+    return Target(
+        figure=figure,
+        role=one_of(entry["role"], ROLES, where, f"{at}.role"),
+        moment=moment,
+        column=text(entry["column"], where, f"{at}.column"),
+        value=finite_number(entry["value"], where, f"{at}.value"),
+        scenario=one_of(entry["scenario"], list(scenarios), where, f"{at}.scenario", "the scenarios"),
+        months=_months(entry["months"], where, f"{at}.months"),
+        reference=None if reference is None else one_of(reference, list(scenarios), where, f"{at}.reference", "the scenarios"),
+        phrase=str(entry.get("phrase", "")),
+        population=str(entry.get("population", "")),
+        contrast=str(entry.get("contrast", "")),
+        time=str(entry.get("time", "")),
+    )
+
+
+def _anchor(name: str, entry: Any, where: str, scenarios: Mapping[str, Path]) -> Anchor:
+    at = f"anchors.{name}"
+    entry = mapping(entry, where, at, "a mapping with parameter, scenario, months, moment, column, low and high", empty=False)
+    unknown_fields(entry, ANCHOR_FIELDS, where, f"{at}.")
+    missing = sorted(ANCHOR_FIELDS - {"description"} - set(entry))
+    if missing:
+        raise InputError(f"{where}: {at}: missing field(s) {', '.join(missing)}")
+    low, high = finite_number(entry["low"], where, f"{at}.low"), finite_number(entry["high"], where, f"{at}.high")
+    if low > high:
+        raise InputError(f"{where}: {at}: low {low:g} is above high {high:g}")
+    return Anchor(
+        name=name,
+        parameter=_parameter(entry["parameter"], where, f"{at}.parameter"),
+        scenario=one_of(entry["scenario"], list(scenarios), where, f"{at}.scenario", "the scenarios"),
+        months=_months(entry["months"], where, f"{at}.months"),
+        moment=one_of(entry["moment"], ANCHOR_MOMENTS, where, f"{at}.moment"),
+        column=text(entry["column"], where, f"{at}.column"),
+        low=low,
+        high=high,
+        description=str(entry.get("description", "")),
+    )
+
+
+def _abc(raw: Any, where: str) -> AbcSettings:
+    raw = mapping(raw, where, "abc")
+    unknown_fields(raw, ABC_FIELDS, where, "abc.")
+    changes: dict[str, Any] = {}
+    for name in ("population", "generations", "pilot_seeds", "draws"):
+        if name in raw:
+            changes[name] = whole_number(raw[name], where, f"abc.{name}", 2, 1_000_000)
+    if "seed" in raw:
+        changes["seed"] = whole_number(raw["seed"], where, "abc.seed")
+    if "minutes" in raw:
+        changes["minutes"] = finite_number(raw["minutes"], where, "abc.minutes", 0.01, 10_000)
+    return replace(AbcSettings(), **changes)
 
 
 # --- simulated moments -------------------------------------------------------------------
+def run_lengths(config: Config, figures: Iterable[str] | None = None, anchors: bool = False) -> dict[str, int]:
+    """Months each scenario must run for the figures (and anchors) asked for."""
+    lengths: dict[str, int] = {}
+    chosen = [config.targets[f] for f in (figures if figures is not None else config.targets)]
+    for t in chosen:
+        for name in (t.scenario, t.reference):
+            if name is not None:
+                lengths[name] = max(lengths.get(name, 0), t.months[1])
+    for a in config.anchors.values() if anchors else ():
+        lengths[a.scenario] = max(lengths.get(a.scenario, 0), a.months[1])
+    return lengths
+
+
 def _run(job: tuple[Path, dict[str, Any], int, int]) -> pd.DataFrame:
     path, values, seed, months = job
-    return simulate(path, seed=seed, overrides={**values, "months": months})
+    return simulate(_scenario_file(str(path), Path(path).stat().st_mtime), seed=seed, overrides={**values, "months": months})
 
 
-def simulate_runs(config: Config, values: Mapping[str, Any], pool: ProcessPoolExecutor | None) -> dict[str, list[pd.DataFrame]]:
-    """Monthly tables of the baseline (first year) and the two effect scenarios, per seed."""
-    months = {"baseline": 12, "systematic": config.effect_months[1], "traditional": config.effect_months[1]}
+@functools.lru_cache(maxsize=32)
+def _scenario_file(path: str, mtime: float) -> Scenario:
+    del mtime  # part of the key: an edited file is read again
+    return load_scenario(path)
+
+
+def simulate_runs(
+    config: Config,
+    values: Mapping[str, Any],
+    pool: ProcessPoolExecutor | None,
+    seeds: Iterable[int] | None = None,
+    lengths: Mapping[str, int] | None = None,
+) -> dict[str, list[pd.DataFrame]]:
+    """Monthly tables of each scenario the figures need, one per seed (every scenario on every seed)."""
+    seeds = list(config.seeds if seeds is None else seeds)
+    lengths = dict(run_lengths(config) if lengths is None else lengths)
     values = {**values, "n_communities": config.n_communities}
-    jobs = [(config.scenarios[name], values, seed, months[name]) for name in months for seed in config.seeds]
+    jobs = [(config.scenarios[name], values, seed, months) for name, months in lengths.items() for seed in seeds]
     tables = list(pool.map(_run, jobs)) if pool else [_run(job) for job in jobs]
-    n = len(config.seeds)
-    return {name: tables[i * n : (i + 1) * n] for i, name in enumerate(months)}
+    n = len(seeds)
+    return {name: tables[i * n : (i + 1) * n] for i, name in enumerate(lengths)}
 
 
-def moments(config: Config, runs: Mapping[str, list[pd.DataFrame]]) -> dict[str, float]:
-    """Each target's simulated value, averaged over seeds (and months)."""
-    first, last = config.effect_months
-    window = {name: pd.concat([t[(t.month >= first) & (t.month <= last)] for t in runs[name]]) for name in runs}
-    baseline = pd.concat([t[(t.month >= 1) & (t.month <= 12)] for t in runs["baseline"]])
-    out = {}
-    for figure, t in config.targets.items():
-        systematic, traditional = window["systematic"][t.column], window["traditional"][t.column]
-        if t.moment == "first_year_mean":
-            out[figure] = float(baseline[t.column].mean())
-        elif t.moment == "ratio":
-            out[figure] = float(np.exp(np.log(systematic).mean() - np.log(traditional).mean()))
-        elif t.moment == "difference":
-            out[figure] = float(systematic.mean() - traditional.mean())
-        else:
-            out[figure] = float(_logistic(_logit(systematic).mean()))
-    return out
+def simulate_points(
+    config: Config,
+    points: list[tuple[Mapping[str, Any], int]],
+    pool: ProcessPoolExecutor | None,
+    lengths: Mapping[str, int] | None = None,
+) -> list[dict[str, list[pd.DataFrame]]]:
+    """Runs of every scenario for each (values, seed) point - e.g. one predictive draw each on its own seed."""
+    lengths = dict(run_lengths(config) if lengths is None else lengths)
+    jobs = [
+        (config.scenarios[name], {**values, "n_communities": config.n_communities}, seed, months)
+        for values, seed in points
+        for name, months in lengths.items()
+    ]
+    tables = list(pool.map(_run, jobs)) if pool else [_run(job) for job in jobs]
+    k = len(lengths)
+    return [{name: [tables[i * k + j]] for j, name in enumerate(lengths)} for i in range(len(points))]
+
+
+def _window(tables: list[pd.DataFrame], months: tuple[int, int], column: str) -> pd.Series:
+    first, last = months
+    return pd.concat([t.loc[(t.month >= first) & (t.month <= last), column] for t in tables])
+
+
+def moment(target: Target, runs: Mapping[str, list[pd.DataFrame]]) -> float:
+    """A figure's simulated value, pooled over the runs' seeds and the target's months."""
+    x = _window(runs[target.scenario], target.months, target.column)
+    if target.moment == "mean":
+        return float(x.mean())
+    if target.moment == "logit_mean":
+        return float(_logistic(_logit(x).mean()))
+    y = _window(runs[target.reference], target.months, target.column)
+    if target.moment == "ratio":
+        return float(np.exp(np.log(x).mean() - np.log(y).mean()))
+    return float(x.mean() - y.mean())
+
+
+def moments(config: Config, runs: Mapping[str, list[pd.DataFrame]], figures: Iterable[str] | None = None) -> dict[str, float]:
+    """Each figure's simulated value (all figures whose scenarios were run, or those asked for)."""
+    chosen = figures if figures is not None else [f for f, t in config.targets.items() if _has_runs(t, runs)]
+    return {f: moment(config.targets[f], runs) for f in chosen}
+
+
+def _has_runs(t: Target, runs: Mapping[str, Any]) -> bool:
+    return t.scenario in runs and (t.reference is None or t.reference in runs)
+
+
+def anchor_value(anchor: Anchor, runs: Mapping[str, list[pd.DataFrame]]) -> float:
+    x = _window(runs[anchor.scenario], anchor.months, anchor.column)
+    if anchor.moment == "per_community_year":
+        communities = _window(runs[anchor.scenario], anchor.months, "communities")
+        return float(12 * x.sum() / communities.sum())
+    return float(x.mean())
+
+
+def per_seed(config: Config, runs: Mapping[str, list[pd.DataFrame]], figures: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row of moments per seed (the runs of every scenario share the seed's position)."""
+    n = len(next(iter(runs.values())))
+    return pd.DataFrame([moments(config, {k: [v[i]] for k, v in runs.items()}, figures) for i in range(n)])
 
 
 def _logit(x):
@@ -217,117 +441,224 @@ def _logistic(x):
     return 1 / (1 + np.exp(-x))
 
 
-# --- the fit -------------------------------------------------------------------------------
+# --- the point fit ---------------------------------------------------------------------------
 @dataclass
 class Result:
     values: dict[str, float]
     table: pd.DataFrame  # one row per target
+    anchors: pd.DataFrame  # one row per anchor
     sensitivity: pd.DataFrame
+    structures: pd.DataFrame  # one row per capacity structure (the F45 comparison)
+    structure_values: dict[str, dict[str, float]]
     objective: float
     evaluations: int
     seconds: float
+    start: dict[str, float] = field(default_factory=dict)  # where the dynamic block's search began
 
 
-def loss(config: Config, simulated: Mapping[str, float], figures: list[str]) -> float:
+def loss(config: Config, simulated: Mapping[str, float], figures: Iterable[str]) -> float:
     return float(sum(config.targets[f].error(simulated[f]) ** 2 for f in figures))
 
 
 def prior_penalty(config: Config, values: Mapping[str, float]) -> float:
+    """Weak pull of each dynamic parameter to the middle of its plausible range."""
     specs = catalogue()
     total = 0.0
     for name in config.dynamic_parameters:
         low, high = specs[name].range
-        total += ((values[name] - specs[name].default) / (high - low)) ** 2
+        total += ((values[name] - (low + high) / 2) / (high - low)) ** 2
     return config.prior_weight * total
 
 
-def fit(config: Config, workers: int = 2, log: Callable[[str], None] = print) -> Result:
-    """Fit the dynamic block, solve the index block, then evaluate everything."""
+def start_values(config: Config) -> dict[str, float]:
+    """The catalogue's defaults of the calibrated parameters (not earlier fitted values)."""
+    specs = catalogue()
+    return {name: float(specs[name].default) for name in config.parameters}
+
+
+def fit(
+    config: Config,
+    workers: int = 2,
+    log: Callable[[str], None] = print,
+    compare_structures: bool = True,
+    start: Mapping[str, float] | None = None,
+) -> Result:
+    """Fit the dynamic block, solve the index block, evaluate everything; compare the capacity structures.
+
+    `start` (e.g. an earlier fit's values) starts the search there, with a smaller first simplex
+    (an eighth of each range instead of a quarter); by default it starts from the catalogue's defaults.
+    """
     started = time.perf_counter()
     specs = catalogue()
-    prior = {name: specs[name].default for name in [*config.dynamic_parameters, *config.index_parameters]}
+    structure = default_values()[STRUCTURE_PARAMETER]
+    base = start_values(config)
     bounds = [specs[name].range for name in config.dynamic_parameters]
+    for name, value in (start or {}).items():
+        if name in base:
+            low, high = specs[name].range
+            base[name] = float(min(max(value, low), high))
+    started_at = {name: base[name] for name in config.dynamic_parameters}
     evaluations = 0
-    with ProcessPoolExecutor(workers) if workers > 1 else _NoPool() as pool:
-        pool = pool if workers > 1 else None
+    dynamic_lengths = run_lengths(config, config.dynamic_targets)
+    with _pool(workers) as pool:
 
         def objective(x: np.ndarray) -> float:
             nonlocal evaluations
             evaluations += 1
-            values = {**prior, **dict(zip(config.dynamic_parameters, map(float, x), strict=True))}
-            simulated = moments(config, simulate_runs(config, values, pool))
+            values = {**base, **dict(zip(config.dynamic_parameters, map(float, x), strict=True))}
+            simulated = moments(config, simulate_runs(config, values, pool, lengths=dynamic_lengths), config.dynamic_targets)
             value = loss(config, simulated, config.dynamic_targets) + prior_penalty(config, values)
             log(f"  evaluation {evaluations:3d}: {_fmt(values, config.dynamic_parameters)} -> {value:.5f}")
             return value
 
-        x0 = np.array([prior[name] for name in config.dynamic_parameters])
-        step = np.array([(high - low) / 4 for low, high in bounds])
-        simplex = np.vstack([x0] + [np.clip(x0 + np.eye(len(x0))[i] * step[i], *bounds[i]) for i in range(len(x0))])
-        log(f"fitting {', '.join(config.dynamic_parameters)} to {', '.join(config.dynamic_targets)}")
-        best = minimize(
-            objective,
-            x0,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"initial_simplex": simplex, "maxfev": config.max_evaluations, "xatol": 1e-3, "fatol": 1e-5},
+        if config.dynamic_parameters:
+            x0 = np.array([base[name] for name in config.dynamic_parameters])
+            step = np.array([(high - low) / (8 if start else 4) for low, high in bounds])
+            simplex = np.vstack([x0] + [np.clip(x0 + np.eye(len(x0))[i] * step[i], *bounds[i]) for i in range(len(x0))])
+            log(f"fitting {', '.join(config.dynamic_parameters)} to {', '.join(config.dynamic_targets)}")
+            best = minimize(
+                objective,
+                x0,
+                method="Nelder-Mead",
+                bounds=bounds,
+                options={"initial_simplex": simplex, "maxfev": config.max_evaluations, "xatol": 1e-3, "fatol": 1e-5},
+            )
+            base.update(zip(config.dynamic_parameters, map(float, best.x), strict=True))
+        log(f"solving the index parameters exactly (capacity_structure {structure})")
+        values = solve_index_parameters(config, base, pool)
+        runs = simulate_runs(config, values, pool, lengths=run_lengths(config, anchors=True))
+        final = moments(config, runs)
+        in_fit = config.figures("fitted") + config.figures("matched")
+        objective_value = loss(config, final, in_fit) + prior_penalty(config, values)
+        anchors = _anchor_table(config, runs)
+        log("sensitivity of the fit to each parameter")
+        sensitivity = _sensitivity(config, values, objective_value, in_fit, pool)
+        structures, structure_values = (
+            compare_capacity_structures(config, values, pool, log) if compare_structures else (pd.DataFrame(), {})
         )
-        values = {**prior, **dict(zip(config.dynamic_parameters, map(float, best.x), strict=True))}
-        log("solving the index parameters exactly")
-        values = solve_index_parameters(config, values, simulate_runs(config, values, pool))
-        final = moments(config, simulate_runs(config, values, pool))
-        fitted = [f for f, t in config.targets.items() if t.fit]
-        objective_value = loss(config, final, fitted) + prior_penalty(config, values)
-        log("sensitivity of the fit to each fitted parameter")
-        sensitivity = _sensitivity(config, values, objective_value, fitted, pool)
-    table = pd.DataFrame(
-        [
+    return Result(
+        values,
+        target_table(config, final),
+        anchors,
+        sensitivity,
+        structures,
+        structure_values,
+        objective_value,
+        evaluations,
+        time.perf_counter() - started,
+        started_at,
+    )
+
+
+def target_table(config: Config, simulated: Mapping[str, float]) -> pd.DataFrame:
+    rows = []
+    for f, t in config.targets.items():
+        error = t.error(simulated[f])
+        rows.append(
             {
                 "figure": f,
+                "role": t.role,
+                "scenario": t.scenario,
+                "reference": t.reference or "",
+                "months": f"{t.months[0]}-{t.months[1]}",
                 "column": t.column,
                 "moment": t.moment,
                 "target": t.value,
-                "simulated": final[f],
-                "relative_error": t.error(final[f]),
-                "fitted": t.fit,
-                "within_tolerance": abs(t.error(final[f])) <= config.tolerance,
+                "simulated": simulated[f],
+                "relative_error": error,
+                "within_tolerance": abs(error) <= config.tolerance,
             }
-            for f, t in config.targets.items()
-        ]
-    )
-    return Result(values, table, sensitivity, objective_value, evaluations, time.perf_counter() - started)
+        )
+    return pd.DataFrame(rows)
 
 
-def solve_index_parameters(config: Config, values: dict[str, float], runs) -> dict[str, float]:
-    """Each index parameter set so that its figure is met exactly at the simulated dynamics."""
-    simulated = moments(config, runs)
+def _anchor_table(config: Config, runs: Mapping[str, list[pd.DataFrame]]) -> pd.DataFrame:
+    rows = []
+    for a in config.anchors.values():
+        value = anchor_value(a, runs)
+        rows.append(
+            {
+                "anchor": a.name,
+                "parameter": a.parameter,
+                "value": value,
+                "low": a.low,
+                "high": a.high,
+                "within": a.low <= value <= a.high,
+            }
+        )
+    return pd.DataFrame(rows, columns=["anchor", "parameter", "value", "low", "high", "within"])
+
+
+def solve_index_parameters(
+    config: Config,
+    values: Mapping[str, float],
+    pool: ProcessPoolExecutor | None,
+    rounds: int = 3,
+    seeds: Iterable[int] | None = None,
+) -> dict[str, float]:
+    """Each index parameter set so that its figure holds exactly at the simulated dynamics (within its range).
+
+    An index is linear in its parameter on the log (ratio) or logit (adoption) scale, so one
+    step solves it; a few rounds settle parameters that feed each other (F42 follows F41).
+    """
     specs = catalogue()
     values = dict(values)
-    for name, figure in config.index_parameters.items():
-        target = config.targets[figure]
-        old = values[name]
-        if target.moment == "ratio":  # log index = log 100 + e x log(capacity ratio): e scales the log ratio
-            new = old * math.log(target.value) / math.log(simulated[figure])
-        elif target.moment == "level":  # logit(adoption) = ... + L (partner on): L shifts the logit
-            new = old + float(_logit(target.value) - _logit(simulated[figure]))
-        else:
-            raise InputError(f"{config.source}: index parameter {name} needs a ratio or level target, not {target.moment}")
-        low, high = specs[name].allowed or specs[name].range
-        values[name] = float(min(max(new, low), high))
+    figures = list(config.index_parameters.values())
+    lengths = run_lengths(config, figures)
+    for _ in range(rounds):
+        simulated = moments(config, simulate_runs(config, values, pool, seeds, lengths), figures)
+        moved = False
+        for name, figure in config.index_parameters.items():
+            target, now = config.targets[figure], simulated[figure]
+            old = values[name]
+            if target.moment == "ratio":  # log index ratio = parameter x log(capacity or adoption ratio)
+                new = old * math.log(target.value) / math.log(now) if abs(math.log(now)) > 1e-12 and old != 0 else old
+            else:  # logit(adoption) = ... + parameter: the parameter shifts the logit
+                new = old + float(_logit(target.value) - _logit(now))
+            low, high = specs[name].range
+            values[name] = float(min(max(new, low), high))
+            moved |= abs(values[name] - old) > 1e-6 * max(1.0, abs(old))
+        if not moved:
+            break
     return values
 
 
 def _sensitivity(config, values, base, figures, pool) -> pd.DataFrame:
     specs = catalogue()
     rows = []
-    for name in [*config.dynamic_parameters, *config.index_parameters]:
+    for name in config.parameters:
         low, high = specs[name].range
         row = {"parameter": name, "value": values[name], "range_low": low, "range_high": high}
         for sign, label in ((-1, "minus"), (1, "plus")):
-            moved = {**values, name: values[name] + sign * (high - low) / 10}
-            simulated = moments(config, simulate_runs(config, moved, pool))
+            moved = {**values, name: min(max(values[name] + sign * (high - low) / 10, low), high)}
+            simulated = moments(config, simulate_runs(config, moved, pool, lengths=run_lengths(config, figures)), figures)
             row[f"objective_{label}_tenth"] = loss(config, simulated, figures) + prior_penalty(config, moved) - base
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def compare_capacity_structures(
+    config: Config, values: Mapping[str, float], pool: ProcessPoolExecutor | None, log: Callable[[str], None] = print
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Each capacity structure fitted on the same figures (same dynamics, its own index parameters), checked on fresh seeds."""
+    rows, fitted = [], {}
+    for structure in catalogue()[STRUCTURE_PARAMETER].choices:
+        log(f"  capacity_structure {structure}: index parameters solved, checked on seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
+        solved = solve_index_parameters(config, {**values, STRUCTURE_PARAMETER: structure}, pool)
+        fitted[structure] = {k: v for k, v in solved.items() if k != STRUCTURE_PARAMETER}
+        simulated = moments(config, simulate_runs(config, solved, pool, CHECK_SEEDS))
+        row: dict[str, Any] = {"structure": structure}
+        for f, t in config.targets.items():
+            row[f] = t.error(simulated[f])
+        reproduced = [f for f in config.targets if abs(row[f]) <= config.tolerance]
+        row["reproduced"] = len(reproduced)
+        row["of"] = len(config.targets)
+        row["held_out_reproduced"] = sum(1 for f in reproduced if config.targets[f].role == "held_out")
+        row["at_bound"] = ", ".join(
+            n for n in config.index_parameters if solved[n] in catalogue()[n].range
+        )  # an index parameter stopped at its range: its figure could not be matched
+        rows.append(row)
+    return pd.DataFrame(rows), fitted
 
 
 class _NoPool:
@@ -338,29 +669,74 @@ class _NoPool:
         return None
 
 
+def _pool(workers: int):
+    return ProcessPoolExecutor(workers) if workers > 1 else _NoPool()
+
+
 def _fmt(values: Mapping[str, float], names: list[str]) -> str:
     return ", ".join(f"{n}={values[n]:.4g}" for n in names)
 
 
-def write_calibrated(config: Config, result: Result, path: Path = CALIBRATED_FILE) -> None:
-    """Save fitted values with ranges, fit quality, seeds and provenance (read by sim.parameters)."""
+def write_calibrated(config: Config, result: Result, path: Path | str = CALIBRATED_FILE) -> None:
+    """Save fitted values with ranges, fit quality, anchors, structures, seeds and provenance (read by sim.parameters)."""
     specs = catalogue()
     record = {
-        "description": "Parameters fitted by `sim calibrate` (see data/calibration.yaml and docs/ODD.md, Calibration). "
-        "They replace the catalogue defaults in every scenario. Targets are one article's unverified figures.",
-        "values": {name: round(value, 6) for name, value in result.values.items()},
-        "ranges": {name: list(specs[name].range) for name in result.values},
-        "priors": {name: specs[name].default for name in result.values},
+        "description": "Parameters fitted by `sim calibrate` (the point fit; see data/calibration.yaml and docs/ODD.md, "
+        "Calibration). They replace the catalogue defaults in every scenario. Targets are one article's unverified figures. "
+        "The posterior of the same parameters is data/posterior.parquet (`sim calibrate --method abc`).",
+        "method": "smm: bounded Nelder-Mead on common random numbers (dynamic block), exact solution (index block)",
+        "values": {name: round(value, 6) for name, value in result.values.items() if name in config.parameters},
+        "ranges": {name: list(specs[name].range) for name in config.parameters},
+        "priors": {name: specs[name].default for name in config.parameters},
+        "roles": {f: t.role for f, t in config.targets.items()},
         "objective": round(result.objective, 6),
         "evaluations": result.evaluations,
+        "search_started_at": {name: round(value, 6) for name, value in result.start.items()},
         "seconds": round(result.seconds, 1),
         "seeds": config.seeds,
         "n_communities": config.n_communities,
-        "targets": result.table.round(6).to_dict(orient="records"),
-        "sensitivity": result.sensitivity.round(6).to_dict(orient="records"),
+        "config_fingerprint": config.fingerprint(),
+        "targets": _records(result.table),
+        "anchors": _records(result.anchors),
+        "sensitivity": _records(result.sensitivity),
+        "structures": {
+            "retained": default_values()[STRUCTURE_PARAMETER],
+            "check_seeds": list(CHECK_SEEDS),
+            "comparison": _records(result.structures),
+            "index_values": {
+                s: {k: round(v, 6) for k, v in vals.items() if k in config.index_parameters}
+                for s, vals in result.structure_values.items()
+            },
+        },
         "provenance": provenance(),
     }
-    path.write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    Path(path).write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-__all__ = ["Config", "Result", "fit", "load_config", "moments", "simulate_runs", "write_calibrated"]
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: (round(float(v), 6) if isinstance(v, float | np.floating) else _plain(v)) for k, v in row.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+__all__ = [
+    "Anchor",
+    "Config",
+    "Result",
+    "Target",
+    "fit",
+    "load_config",
+    "moments",
+    "per_seed",
+    "simulate_runs",
+    "write_calibrated",
+]

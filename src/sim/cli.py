@@ -117,6 +117,9 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario: a name in data/scenarios/ (talent_foundation) or a YAML file")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the monthly table here (.csv or .parquet).")] = None,
+    draw: Annotated[
+        int | None, typer.Option(help="Take the fitted parameters from this draw of the posterior (data/posterior.parquet).")
+    ] = None,
     set_: SetOption = None,
 ) -> None:
     """Run one scenario from one seed and print a short summary."""
@@ -128,18 +131,24 @@ def run(
     from sim.simulate import simulate
 
     loaded = load_scenario(scenario, _overrides(set_))
+    if draw is not None:
+        from sim.posterior import apply_draw
+
+        loaded = loaded.with_parameters(apply_draw(loaded.parameters, draw), f"--draw {draw}")
     if out is not None:
         write_table(pd.DataFrame(), out, check_only=True)
     started = time.perf_counter()
     table = simulate(loaded, seed=seed)
     elapsed = time.perf_counter() - started
     if out is not None:
-        write_table(table, out, provenance={"scenario": loaded.describe(), "seed": seed})
+        record = {"scenario": loaded.describe(), "seed": seed, **({"posterior_draw": draw} if draw is not None else {})}
+        write_table(table, out, provenance=record)
     end = table.iloc[-1]
     programs = ", ".join(f"{p.id} {p.start}-{p.end}" for p in loaded.programs) or "none"
     typer.echo(
         f"scenario {loaded.name} (programs: {programs}; after each window: {loaded.parameters.persistence}), seed {seed}: "
         f"{loaded.parameters.n_communities} communities, {len(table) - 1} months in {elapsed:.2f} s"
+        + (f"; fitted parameters from posterior draw {draw}" if draw is not None else "")
     )
     typer.echo(f"June 2023 -> {end['date']:%B %Y} (shares in %):")
     for name in decision_outcomes():
@@ -251,28 +260,93 @@ def national(
 @app.command()
 @friendly
 def calibrate(
+    method: Annotated[
+        str, typer.Option(help="smm: the point fit (data/calibrated.yaml); abc: the posterior (data/posterior.parquet).")
+    ] = "smm",
     workers: Annotated[int, typer.Option(help="Processes for the simulations.", min=1)] = 2,
-    write: Annotated[bool, typer.Option(help="Write data/calibrated.yaml (used by every scenario).")] = True,
+    write: Annotated[bool, typer.Option(help="Write the result (data/calibrated.yaml or data/posterior.parquet).")] = True,
     quiet: Annotated[bool, typer.Option(help="No per-evaluation log.")] = False,
+    config: Annotated[Path | None, typer.Option(help="Calibration file (default data/calibration.yaml).")] = None,
+    calibrated: Annotated[Path | None, typer.Option(help="smm: where to write the fit (default data/calibrated.yaml).")] = None,
+    structures: Annotated[bool, typer.Option(help="smm: also compare the capacity structures (F45).")] = True,
+    start: Annotated[
+        Path | None, typer.Option(help="smm: start the search at the values of an earlier fit (a calibrated.yaml).")
+    ] = None,
+    posterior: Annotated[
+        Path | None, typer.Option(help="abc: where to write the draws (default data/posterior.parquet).")
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="abc: the run's database (default results/calibration/abc.db).")] = None,
+    resume: Annotated[bool, typer.Option(help="abc: continue the run in --db after an interruption.")] = False,
+    population: Annotated[int | None, typer.Option(help="abc: particles per population (default from the file).", min=2)] = None,
+    generations: Annotated[int | None, typer.Option(help="abc: populations in all (default from the file).", min=1)] = None,
+    minutes: Annotated[float | None, typer.Option(help="abc: wall-time limit of this call (default from the file).")] = None,
 ) -> None:
-    """Fit the uncertain mechanism parameters to the article's figures (data/calibration.yaml)."""
-    from sim.calibration import fit, load_config, write_calibrated
+    """Fit the mechanism parameters to the article's figures (data/calibration.yaml): a point fit or a posterior."""
+    from sim.calibration import CALIBRATED_FILE, fit, load_config, write_calibrated
     from sim.resources import source_root
 
-    if write and source_root() is None:
-        raise InputError("--write updates data/calibrated.yaml in a source checkout; this installation has none (use --no-write)")
-    config = load_config()
-    result = fit(config, workers=workers, log=(lambda _: None) if quiet else typer.echo)
+    if method not in ("smm", "abc"):
+        raise InputError(f"--method {method!r}: choose smm (the point fit) or abc (the posterior)")
+    default_out = calibrated is None if method == "smm" else posterior is None
+    if write and default_out and source_root() is None:
+        where = "data/calibrated.yaml" if method == "smm" else "data/posterior.parquet"
+        option = "--calibrated" if method == "smm" else "--posterior"
+        raise InputError(f"--write updates {where} in a source checkout; this installation has none (use {option} PATH)")
+    if minutes is not None and not minutes > 0:
+        raise InputError(f"--minutes {minutes:g}: must be positive")
+    cfg = load_config(config) if config is not None else load_config()
+    log = (lambda _: None) if quiet else typer.echo
+    if method == "abc":
+        if start is not None:
+            raise InputError("--start goes with --method smm")
+        needs("calibration", "pyabc")
+        from sim.abc import DEFAULT_DB, run_abc
+        from sim.posterior import POSTERIOR_FILE
+
+        out = posterior or POSTERIOR_FILE
+        if not write:
+            raise InputError("--no-write: the ABC run always writes its draws (choose where with --posterior)")
+        result = run_abc(cfg, workers=workers, db=db or DEFAULT_DB, resume=resume, population=population,
+                         generations=generations, minutes=minutes, out=out, log=log, progress=not quiet)  # fmt: skip
+        summary = result.summary
+        typer.echo(
+            f"\n{summary['generations']} populations of {summary['population']}, {summary['simulations']} simulations, "
+            f"{summary['wall_seconds']:.0f} s; effective sample size {summary['effective_sample_size']:.0f}"
+        )
+        typer.echo("Posterior (median and 90% interval; prior range):")
+        for name, row in summary["parameters"].items():
+            low, high = row["prior"]
+            typer.echo(f"  {name:<34} {row['median']:>9.4g}  [{row['p05']:.4g}, {row['p95']:.4g}]  prior {low:g}-{high:g}")
+        typer.echo(f"\n{len(result.draws)} equally likely draws written to {out} (summary {out.with_suffix('.yaml')})")
+        typer.echo("Targets are one article's unverified figures.")
+        return
+    abc_only = {"--posterior": posterior, "--db": db, "--population": population, "--generations": generations,
+                "--minutes": minutes, "--resume": resume or None}  # fmt: skip
+    for option, value in abc_only.items():
+        if value is not None:
+            raise InputError(f"{option} goes with --method abc")
+    start_at = None
+    if start is not None:
+        from sim.files import read_yaml
+
+        raw = read_yaml(start)
+        if not isinstance(raw, dict) or not isinstance(raw.get("values"), dict):
+            raise InputError(f"--start {start}: expected a calibrated.yaml with a 'values' mapping")
+        start_at = {k: float(v) for k, v in raw["values"].items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    result = fit(cfg, workers=workers, log=log, compare_structures=structures, start=start_at)
     typer.echo(
         f"\n{result.evaluations} evaluations of the dynamic block, {result.seconds:.0f} s; objective {result.objective:.5f}"
     )
-    typer.echo("\nFigures (relative error; for ratios, relative to the effect):")
+    typer.echo("\nFigures (relative error; for ratios and differences, relative to the effect):")
     for row in result.table.itertuples():
-        status = "fitted" if row.fitted else "held out"
         ok = "within" if row.within_tolerance else "OUTSIDE"
         typer.echo(
             f"  {row.figure} {row.column:<32} target {row.target:>7.3f}  model {row.simulated:>7.3f}  "
-            f"error {row.relative_error:>+7.1%}  {status:<8} {ok} {config.tolerance:.0%}"
+            f"error {row.relative_error:>+7.1%}  {row.role:<8} {ok} {cfg.tolerance:.0%}"
+        )
+    for row in result.anchors.itertuples():
+        typer.echo(
+            f"  anchor {row.anchor:<12} {row.value:.3f} (range {row.low:g}-{row.high:g}: {'within' if row.within else 'OUTSIDE'})"
         )
     typer.echo("\nFitted values and sensitivity (objective increase when moved a tenth of the range down / up):")
     for row in result.sensitivity.itertuples():
@@ -280,9 +354,15 @@ def calibrate(
             f"  {row.parameter:<34} {row.value:>9.4g}  range {row.range_low:g}-{row.range_high:g}  "
             f"{row.objective_minus_tenth:>+9.4f} / {row.objective_plus_tenth:>+9.4f}"
         )
+    if not result.structures.empty:
+        typer.echo("\nCapacity structures (each fitted on the same figures; errors on fresh seeds; F45 held out):")
+        for row in result.structures.to_dict(orient="records"):
+            errors = "  ".join(f"{f} {row[f]:+.0%}" for f in cfg.targets)
+            typer.echo(f"  {row['structure']:<10} {row['reproduced']}/{row['of']} within {cfg.tolerance:.0%}: {errors}")
     if write:
-        write_calibrated(config, result)
-        typer.echo("\nwritten to data/calibrated.yaml")
+        path = calibrated or CALIBRATED_FILE
+        write_calibrated(cfg, result, path)
+        typer.echo(f"\nwritten to {path}")
     typer.echo("Targets are one article's unverified figures.")
 
 

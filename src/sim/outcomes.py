@@ -7,6 +7,18 @@ establishment. An index is 100 x (capacity / capacity in 2023) ^ elasticity; gov
 falls as overall capacity rises. Proposal adoption (F41) is a logistic function of the
 governance-partner system, the incubator (F40) and mean competence; resident participation
 (F42) follows adoption.
+
+`capacity_structure` chooses how staffing and competence make capacity, and which posts
+response speed (F45) rests on (docs/ODD.md 7.9 and section 8, where the four are compared):
+
+- `staffing`: capacity per post of establishment - a vacant post delivers nothing;
+  response from digital and grid posts (the mean of the two);
+- `quality`: capacity per filled post - colleagues cover vacancies at the quality of those
+  in post, so staffing no longer matters, only competence and training;
+- `frontline`: as `staffing`, but response rests on grid (frontline) posts alone; digital
+  skills reach it through grid cadres' digital competence, not through digital posts;
+- `serial`: as `staffing`, but a request passes a digital stage and a grid stage in turn,
+  so response capacity is the harmonic mean of the two.
 """
 
 from __future__ import annotations
@@ -72,18 +84,26 @@ def _capacities(
     establishment = c.establishment
     share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
     counted = delivered * share_counted
+    structure = p.capacity_structure
+    per = np.minimum(count, establishment) if structure == "quality" else establishment  # per filled post, or per post
     out = []
     for lo, hi in itertools.pairwise(bounds.tolist()):
-        by_type = counted[lo:hi].sum(axis=0) / np.maximum(1, establishment[lo:hi].sum(axis=0))
+        by_type = counted[lo:hi].sum(axis=0) / np.maximum(1, per[lo:hi].sum(axis=0))
+        if structure == "frontline":
+            response = float(by_type[GRID])
+        elif structure == "serial":
+            response = float(2 / (1 / max(by_type[DIGITAL], 1e-9) + 1 / max(by_type[GRID], 1e-9)))
+        else:
+            response = float(np.mean(by_type[[DIGITAL, GRID]]))
         out.append(
             {
                 "admin": by_type[ADMIN],
                 "digital": by_type[DIGITAL],
                 "elderly": by_type[ELDERLY],
                 "grid": by_type[GRID],
-                "overall": float(counted[lo:hi].sum() / max(1, establishment[lo:hi].sum())),
+                "overall": float(counted[lo:hi].sum() / max(1, per[lo:hi].sum())),
                 "service": float(np.mean(by_type[[ADMIN, DIGITAL, ELDERLY]])),
-                "response": float(np.mean(by_type[[DIGITAL, GRID]])),
+                "response": response,
             }
         )
     return out

@@ -1,7 +1,10 @@
 """The runs of an experiment: ids, seeds and what a worker does with one.
 
 Replicate r of every scenario and design point gets the same seed, drawn from the master
-seed with numpy's SeedSequence, so comparisons are paired on common random numbers. A run
+seed with numpy's SeedSequence, so comparisons are paired on common random numbers. With
+`posterior: true` it also gets one draw of the calibration posterior (`sim.posterior`),
+the same for every scenario and design point, so the comparisons carry calibration
+uncertainty and stay paired; the draw index is a column of the results. A run
 is fully described by its task (scenario, design point, seed, kept outputs): running the
 same task anywhere gives the same rows, which is what makes executors interchangeable and
 any run re-runnable from its id alone.
@@ -24,7 +27,7 @@ from sim.batch.spec import ExperimentSpec, Outputs
 from sim.errors import InputError, closest
 from sim.scenario import Scenario
 
-ID_COLUMNS = ("run_id", "scenario", "design_point", "replicate", "seed")
+ID_COLUMNS = ("run_id", "scenario", "design_point", "replicate", "seed", "draw")
 PARAM_PREFIX = "param_"  # design values are columns param_<name>: outputs such as mentor_trained_share share parameter names
 
 
@@ -40,10 +43,11 @@ class RunTask:
     replicate: int
     seed: int
     outputs: Outputs
+    draw: int | None = None  # the posterior draw of the fitted parameters, if the experiment uses the posterior
 
     def record(self) -> dict[str, Any]:
         """The manifest entry for this run, before it has run."""
-        return {
+        record = {
             "run_id": self.run_id,
             "scenario": self.scenario_name,
             "design_point": self.design_point,
@@ -51,6 +55,9 @@ class RunTask:
             "seed": self.seed,
             "parameters": dict(self.parameters),
         }
+        if self.draw is not None:
+            record["draw"] = self.draw
+        return record
 
 
 @dataclass
@@ -84,8 +91,13 @@ def replicate_seeds(master: int, replicates: int) -> list[int]:
 def plan_runs(spec: ExperimentSpec) -> list[RunTask]:
     """Every run of the experiment, replicate by replicate (so a partial batch holds complete pairs)."""
     seeds = replicate_seeds(spec.seed, spec.replicates)
+    draws: list[int | None] = [None] * spec.replicates
+    if spec.posterior:
+        from sim.posterior import replicate_draws
+
+        draws = list(replicate_draws(spec.seed, spec.replicates))
     return [
-        RunTask(run_id(name, i, r), name, scenario, i, point, r, seeds[r], spec.outputs)
+        RunTask(run_id(name, i, r), name, scenario, i, point, r, seeds[r], spec.outputs, draws[r])
         for r in range(spec.replicates)
         for name, scenario in spec.scenarios.items()
         for i, point in enumerate(spec.design.points)
@@ -129,7 +141,12 @@ def kept_rows(task: RunTask) -> pd.DataFrame:
 
 
 def _scenario(task: RunTask) -> Scenario:
-    return task.scenario.with_parameters(task.parameters, f"run {task.run_id} (design point {task.design_point})")
+    scenario = task.scenario
+    if task.draw is not None:  # the draw replaces the point fit; the scenario's and the design's own values win
+        from sim.posterior import apply_draw
+
+        scenario = scenario.with_parameters(apply_draw(scenario.parameters, task.draw), f"run {task.run_id} (draw {task.draw})")
+    return scenario.with_parameters(task.parameters, f"run {task.run_id} (design point {task.design_point})")
 
 
 # Replicates of one scenario and design point run together as blocks of one model
@@ -142,13 +159,15 @@ MAX_BLOCK = 32
 def plan_blocks(tasks: list[RunTask], workers: int = 1) -> list[tuple[RunTask, ...]]:
     """Group runs into blocks of replicates that differ only in seed, keeping the plan's order.
 
+    Replicates with different posterior draws differ in parameters, so they never share a block.
+
     A block holds runs of one scenario and design point, from consecutive replicates, so a
     batch cut short still holds complete pairs (block by block). Blocks are kept small
     enough that every worker gets several.
     """
-    groups: dict[tuple[str, int], list[RunTask]] = {}
+    groups: dict[tuple[str, int, int | None], list[RunTask]] = {}
     for task in tasks:
-        groups.setdefault((task.scenario_name, task.design_point), []).append(task)
+        groups.setdefault((task.scenario_name, task.design_point, task.draw), []).append(task)
     spread = max(1, -(-len(tasks) // (3 * workers))) if workers > 1 else MAX_BLOCK
     chunks: list[tuple[int, tuple[RunTask, ...]]] = []
     for group in groups.values():
@@ -195,6 +214,7 @@ def _kept(task: RunTask, table: pd.DataFrame) -> pd.DataFrame:
         "design_point": task.design_point,
         "replicate": task.replicate,
         "seed": task.seed,
+        **({"draw": task.draw} if task.draw is not None else {}),
         **{PARAM_PREFIX + name: value for name, value in task.parameters.items()},
     }
     front = pd.DataFrame(identity, index=table.index)

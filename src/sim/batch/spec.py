@@ -17,6 +17,8 @@
     outputs:
       months: all                       # all | end | [0, 12, 90]
       columns: [idle_rate, mean_competence]   # optional subset (month is always kept)
+    posterior: true                     # optional: fitted parameters from a posterior draw per replicate
+                                        # (data/posterior.parquet; the draw is recorded with the results)
 
 Errors are InputError with one line naming the file, the field, the value and what is allowed.
 Relative scenario paths are read from the experiment file's folder.
@@ -32,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from sim.batch.design import Design, build_design
 from sim.checks import mapping, one_of, shown, unknown_fields, whole_number
@@ -52,6 +56,7 @@ SPEC_FIELDS = {
     "seed",
     "design",
     "outputs",
+    "posterior",
 }
 VARIANT_FIELDS = {"parameters", "programs", "description"}
 OUTPUT_FIELDS = {"months", "columns"}
@@ -88,6 +93,7 @@ class ExperimentSpec:
     raw: Mapping[str, Any]
     path: Path | None = None
     description: str = ""
+    posterior: bool = False  # fitted parameters from a posterior draw per replicate (sim.posterior)
 
     def resolved(self) -> dict[str, Any]:
         """Everything that decides the results, as plain JSON data (the description is left out).
@@ -108,6 +114,8 @@ class ExperimentSpec:
             "design": self.design.describe(),
             "outputs": self.outputs.describe(),
         }
+        if self.posterior:  # which draws: a changed posterior file changes the runs
+            plain["posterior"] = posterior_fingerprint()
         return json.loads(json.dumps(plain, default=_plain))
 
     def fingerprint(self) -> str:
@@ -139,6 +147,11 @@ def spec_from_dict(raw: Any, where: str, base_dir: Path, path: Path | None = Non
     seed = whole_number(raw.get("seed", 0), where, "seed")
     design = build_design(raw.get("design"), where, seed)
     outputs = _outputs(raw.get("outputs"), where, scenarios, design)
+    posterior = raw.get("posterior", False)
+    if not isinstance(posterior, bool):
+        raise InputError(f"{where}: posterior = {shown(posterior)} must be true or false")
+    if posterior:
+        posterior_fingerprint()  # there must be one (else a one-line error naming the file)
     return ExperimentSpec(
         name=name,
         scenarios=scenarios,
@@ -150,6 +163,7 @@ def spec_from_dict(raw: Any, where: str, base_dir: Path, path: Path | None = Non
         raw=json.loads(json.dumps(raw, default=str)),
         path=path,
         description=str(raw.get("description") or ""),
+        posterior=posterior,
     )
 
 
@@ -266,6 +280,14 @@ def output_columns() -> tuple[str, ...] | None:
         return tuple(simulate(Scenario("probe").with_parameters({"n_communities": 20, "months": 1}), seed=0).columns)
     except Exception:
         return None
+
+
+def posterior_fingerprint() -> str:
+    """A short hash of data/posterior.parquet's draws (an InputError if there is none)."""
+    from sim.posterior import load_posterior
+
+    draws = load_posterior()
+    return hashlib.sha256(pd.util.hash_pandas_object(draws, index=True).values.tobytes()).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
