@@ -9,6 +9,7 @@ than the prior (so the data, not the prior, put it there).
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -148,6 +149,8 @@ def test_posterior_covers_known_values_and_resumes(recovery):
     draws = load_posterior(out)
     record = posterior_provenance(out)["posterior"]
     assert record["generations"] == 3 and [s["started_generations"] for s in record["sessions"]] == [0, 2]
+    epsilons = [g["epsilon"] for g in record["schedule"]]
+    assert all(b < a for a, b in itertools.pairwise(epsilons)), epsilons  # it shrinks, across the resume too
     assert len(draws) == 400 and set(draws.columns) == set(TRUTH)
     for name, truth in TRUTH.items():
         low, high = np.quantile(draws[name], [0.05, 0.95])

@@ -153,7 +153,9 @@ def run_abc(
     distance = pyabc.PNormDistance(p=2, fixed_weights={f: 1 / s for f, s in scales.items()})
     sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers) if workers > 1 else pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = progress
-    abc = pyabc.ABCSMC(ParticleModel(config), prior(config), distance, population_size=settings.population, sampler=sampler)
+    deadline = started + 60 * settings.minutes
+    abc_class = _timed_abcsmc(deadline, started, settings.generations, log)
+    abc = abc_class(ParticleModel(config), prior(config), distance, population_size=settings.population, sampler=sampler)
     url = f"sqlite:///{db.resolve()}"
     history = abc.load(url, 1, observed) if resume else abc.new(url, observed)
     done = history.max_t + 1
@@ -176,7 +178,9 @@ def run_abc(
             )
             if not resume:
                 state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
-            history = _run_generations(abc, history, settings, started, log)
+            history = abc.run(
+                max_nr_populations=remaining, max_walltime=timedelta(seconds=max(1.0, deadline - time.perf_counter()))
+            )
         else:
             log(f"{db} already has {done} of {settings.generations} generations: writing the posterior")
     finally:
@@ -264,26 +268,36 @@ def run_abc(
     return AbcResult(draws, summary, out, time.perf_counter() - started)
 
 
-def _run_generations(abc, history, settings, started: float, log: Callable[[str], None]):
-    """One population at a time, so that none is started that would end past the time limit.
+def _timed_abcsmc(deadline: float, started: float, generations: int, log: Callable[[str], None]):
+    """pyabc's ABCSMC that does not start a population that would end past `deadline`.
 
     pyabc checks its wall-time limit only between populations, and later populations take
-    longer (acceptance falls): a population is not started if 1.5 times the last one's
-    duration would pass `minutes`.
+    longer (acceptance falls): after each population, the run stops if 1.5 times that
+    population's duration would pass the limit. (One `run` call for all populations: a
+    second call on the same object would restart epsilon from the first calibration sample.)
     """
-    deadline = started + 60 * settings.minutes
-    last = None
-    while history.max_t + 1 < settings.generations:
-        now = time.perf_counter()
-        if now >= deadline or (last is not None and now + 1.5 * last > deadline):
-            log(f"stopping after {history.max_t + 1} populations: the next would pass the {settings.minutes:g}-minute limit")
-            break
-        begun = time.perf_counter()
-        history = abc.run(max_nr_populations=1, max_walltime=timedelta(seconds=max(1.0, deadline - now)))
-        last = time.perf_counter() - begun
-        elapsed = time.perf_counter() - started
-        log(f"population {history.max_t + 1} of {settings.generations} done in {last:.0f} s ({elapsed / 60:.1f} min so far)")
-    return history
+    import pyabc
+
+    class TimedABCSMC(pyabc.ABCSMC):
+        def run_generation(self, t: int) -> dict:
+            begun = time.perf_counter()
+            result = super().run_generation(t)
+            self.last_duration = time.perf_counter() - begun
+            log(
+                f"population {t + 1} of {generations} done in {self.last_duration:.0f} s "
+                f"({(time.perf_counter() - started) / 60:.1f} min so far)"
+            )
+            return result
+
+        def check_terminate(self, t: int, acceptance_rate: float) -> bool:
+            if super().check_terminate(t, acceptance_rate):
+                return True
+            if time.perf_counter() + 1.5 * getattr(self, "last_duration", 0.0) > deadline:
+                log(f"stopping after population {t + 1}: the next would pass the time limit")
+                return True
+            return False
+
+    return TimedABCSMC
 
 
 class _ProgressHandler(logging.Handler):
