@@ -82,12 +82,12 @@ def test_contrast_scenarios_start_from_the_same_state():
     [
         (lambda r: r["targets"]["F45"].update(role="fitted-ish"), "role"),
         (lambda r: r["index"].update(response_capacity_elasticity="F45"), "held out"),
-        (lambda r: r["targets"]["F01"].update(scenario="nowhere"), "not one of the scenarios"),
+        (lambda r: r["targets"]["F01"].update(scenario="nowhere"), "must be one of the scenarios"),
         (lambda r: r["targets"]["F43"].pop("reference"), "needs a reference"),
-        (lambda r: r["dynamic"].update(parameters=["no_such_parameter"]), "unknown parameter"),
+        (lambda r: r["dynamic"].update(parameters=["no_such_parameter"]), "must be one of the parameters"),
         (lambda r: r.update(surprise=1), "unknown field"),
         (lambda r: r["targets"]["F19"].update(months=[12, 1]), "first month is after the last"),
-        (lambda r: r["abc"].update(population=0), "at least 2"),
+        (lambda r: r["abc"].update(population=0), "abc.population = 0"),
     ],
 )
 def test_bad_configuration_is_one_line(tmp_path, change, message):

@@ -167,12 +167,6 @@ class Config:
         return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-CONFIG_FIELDS = {"seeds", "n_communities", "effect_months", "scenarios", "targets", "dynamic", "index", "tolerance"}
-TARGET_FIELDS = {"moment", "column", "value", "fit"}
-DYNAMIC_FIELDS = {"parameters", "targets", "prior_weight", "max_evaluations"}
-SCENARIO_ROLES = ("baseline", "systematic", "traditional")
-
-
 def load_config(path: Path | str = CONFIG_FILE) -> Config:
     """Read and check a calibration file (data/calibration.yaml) with the shared checks (sim.checks).
 
