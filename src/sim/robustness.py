@@ -279,10 +279,29 @@ class Results:
 
 
 def store_root(root: Path | str) -> Path:
-    """`root`/<code version>/: stores are resumed only by the same code (a changed model never reuses old runs)."""
-    from sim.provenance import provenance
+    """`root`/model-<fingerprint>/: stores are resumed only by the same model (a changed model never reuses old runs)."""
+    return Path(root) / f"model-{model_fingerprint()}"
 
-    return Path(root) / str(provenance()["git_commit"]).replace("+", "_")
+
+def model_fingerprint() -> str:
+    """A hash of everything a run's numbers depend on: the simulator's code (not its report code) and data/.
+
+    A commit that changes only reports, docs or tests keeps the fingerprint, so a long analysis
+    can be resumed across it; any change to the model or its data starts afresh.
+    """
+    import hashlib
+
+    import sim
+    from sim.resources import folder
+
+    code = Path(sim.__file__).resolve().parent
+    files = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name != "figures.py"]
+    files += sorted(p for p in folder("data").rglob("*") if p.is_file() and p.suffix != ".pyc")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def run(config: Config, workers: int | None = None, root: Path | str = "results", log: Callable[[str], None] = print,
