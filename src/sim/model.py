@@ -25,11 +25,21 @@ This module only orders the work: set-up lives in `sim.initial`, what policy is 
 parameter except the levers, which raise an error pointing to `model.policy`) and
 `model.policy` (the levers in force this month). Mesa agents are built only on access
 (`sim.agents`).
+
+Mesa's own tools work on it: the model is built from keyword arguments
+(`CadreModel(policy_scenario="talent_foundation", seed=3, n_communities=50, funding_share=0.02)`),
+records each month with a `mesa.DataCollector` whose model reporters are the output columns
+(`model.datacollector.get_model_vars_dataframe()`), and sets `running` to False at the
+scenario's horizon, so `mesa.batch_run` and SolaraViz (`sim.explore`) can drive it. The
+policy scenario is `model.policy_scenario`; `model.scenario` is Mesa's own.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -37,12 +47,13 @@ import pandas as pd
 
 from sim.agents import Cadre, Community, LazyAgents
 from sim.costs import priced_lines
+from sim.errors import InputError
 from sim.initial import build_cadres, build_communities, initial_posts
 from sim.outcomes import measure, reference_values
 from sim.policy import FIRST_CALENDAR_MONTH, PolicySchedule, year_of
 from sim.processes import appraisal, careers, posting, selection, training
 from sim.rng import RandomStreams
-from sim.scenario import Scenario
+from sim.scenario import Scenario, load_scenario
 from sim.state import POST_TYPES, stage_lengths
 
 START = pd.Period("2023-06", freq="M")  # month 0: the article's June 2023 state
@@ -55,12 +66,61 @@ def _month_ends(months: int) -> tuple[pd.Timestamp, ...]:
     return tuple(pd.period_range(START, periods=months + 1, freq="M").to_timestamp(how="end").normalize())
 
 
-class CadreModel(mesa.Model):
-    """Reserve cadres in `n_communities` communities under one scenario, from one seed."""
+def _output(name: str, model: CadreModel) -> Any:
+    """One output column of the month just recorded."""
+    return model.records[-1][name]
 
-    def __init__(self, scenario: Scenario, seed: int = 0) -> None:
+
+@functools.cache
+def model_reporters() -> Mapping[str, functools.partial]:
+    """Every output column as a DataCollector model reporter (picklable partials; `model.results()` has the same columns)."""
+    from sim.columns import columns
+
+    return {name: functools.partial(_output, name) for name in columns()}
+
+
+class CadreModel(mesa.Model):
+    """Reserve cadres in `n_communities` communities under one policy scenario, from one seed.
+
+    Keyword arguments (what SolaraViz and `mesa.batch_run` pass):
+
+    - `policy_scenario`: a `Scenario`, a name in data/scenarios/ ('talent_foundation') or a path;
+    - `seed`: the run's seed (None draws one from the operating system and keeps it as `model.seed`);
+    - `n_communities`, `persistence` and any other parameter of data/parameters.yaml by name
+      (`funding_share=0.02`), or `levers={...}`: checked like `--set`;
+    - `programs`: run these programs instead of the scenario's: names, or {name, start, end}
+      for another window;
+    - `scenario`: Mesa's experiment scenario, which SolaraViz passes when it rebuilds a model;
+      it carries no policy and is not used (the seed is `seed`).
+    """
+
+    def __init__(
+        self,
+        policy_scenario: Scenario | str | Path = "baseline",
+        seed: int | None = 0,
+        *,
+        n_communities: int | None = None,
+        persistence: str | None = None,
+        programs: Sequence[str | Mapping[str, Any]] | None = None,
+        levers: Mapping[str, Any] | None = None,
+        scenario: Any = None,
+        **parameters: Any,
+    ) -> None:
+        if scenario is not None and not isinstance(scenario, mesa.experimental.scenarios.Scenario):
+            raise InputError(
+                f"scenario = {scenario!r}: the policy scenario is the keyword policy_scenario= ('scenario' is Mesa's own)"
+            )
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**32)
+        overrides = {**(levers or {}), **parameters}
+        overrides.update({k: v for k, v in (("n_communities", n_communities), ("persistence", persistence)) if v is not None})
+        if not isinstance(policy_scenario, Scenario) or overrides or programs is not None:
+            policy_scenario = load_scenario(policy_scenario, overrides)
+            if programs is not None:
+                policy_scenario = policy_scenario.with_programs(programs)
         super().__init__(rng=seed)
         self._lazy = LazyAgents(self)
+        scenario = policy_scenario
         self.policy_scenario = scenario
         self.p = p = scenario.parameters.without_levers()
         self.seed = seed
@@ -81,6 +141,7 @@ class CadreModel(mesa.Model):
         self.flows_by_community = {flow: np.zeros(self.communities.n, dtype=np.int64) for flow in FLOWS}
         self.reference = reference_values(self)
         self.records: list[dict] = []
+        self.datacollector = mesa.DataCollector(model_reporters=dict(model_reporters()))
         self._record()
 
     def _set_constants(self) -> None:
@@ -122,6 +183,7 @@ class CadreModel(mesa.Model):
         self._remove(careers.leave(self), "exits_voluntary")
         self.flows["recruits"] = selection.select(self)
         self._record()
+        self.running = self.month < self.p.months
 
     def _grow_quota(self) -> None:
         """Reserve quotas grow with `quota_growth_per_year` (demography, not policy)."""
@@ -180,6 +242,7 @@ class CadreModel(mesa.Model):
         row.update(measure(self))
         row["programs_active"] = "+".join(p.id for p in self.policy.active_programs)
         self.records.append(row)
+        self.datacollector.collect(self)
 
     def results(self) -> pd.DataFrame:
         """One row per month (month 0 = June 2023)."""

@@ -46,6 +46,10 @@ class Scenario:
             return self
         return Scenario(self.name, self.parameters.replace(overrides, where), self.programs, self.description, self.source)
 
+    def with_programs(self, entries: Any, where: str = "programs") -> Scenario:
+        """A copy running `entries` instead of its own programs: names, or {name, start, end} for another window."""
+        return Scenario(self.name, self.parameters, _programs(list(entries), where), self.description, self.source)
+
     def describe(self) -> dict[str, Any]:
         """A plain-data description, for provenance records."""
         return {
