@@ -2,6 +2,8 @@
 #                reports/compare_programs/index.html (baseline, each program, every combination)
 # make test      set up (once) and run the whole test suite, notebooks included (nbval)
 # make compare   a quick plain-text comparison: baseline vs each program vs all three
+# make explore   the explorer: a Mesa SolaraViz page (sliders for every lever, programs and their windows,
+#                live charts) at http://127.0.0.1:8765/ (PORT=...); docs/explorer.md
 # make report-scenario SCENARIO=data/scenarios/innovation_leap.yaml   one scenario, 30 replicates -> reports/scenario-<hash>/
 #                (reports/scenario/ itself is the baseline reference)
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
@@ -21,11 +23,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 PYTHON ?=
+PORT   ?= 8765
 NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate posterior compare notebooks test lint clean
+.PHONY: explore explorer-assets setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate posterior compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -83,13 +86,26 @@ posterior: setup   # the posterior (ABC-SMC, at most 30 minutes); after an inter
 compare: setup
 	$(BIN)/sim compare
 
+# The explorer page's browser files (Solara's Vue app, RequireJS, Vega) from the npm registry into
+# .venv/share/solara/cdn, so the page needs no CDN (tools/explorer-assets.sh; needs npm, else says so).
+explorer-assets: setup
+	@tools/explorer-assets.sh $(VENV)
+
+explore: setup explorer-assets
+	$(BIN)/sim explore --port $(PORT)
+
 notebooks: setup
 	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.kernel_name=cadre-sim --ExecutePreprocessor.record_timing=False --KernelManager.transport=ipc \
 	  $(addsuffix .ipynb,$(NOTEBOOKS))
 
-test: setup
+test: setup explorer-assets
 	$(BIN)/ruff check src tests
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  echo "explorer browser test: runs in /usr/bin/chromium (tests/test_explorer_browser.py)"; \
+	else \
+	  echo "explorer browser test: SKIPPED, no /usr/bin/chromium or /usr/bin/chromedriver (apt-get install chromium chromium-driver)"; \
+	fi
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q $(NBVAL) notebooks/
 

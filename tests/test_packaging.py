@@ -200,8 +200,14 @@ def imported_top_level_modules() -> dict[str, set[str]]:
     return found
 
 
+# Distributions that a declared one installs under another name: the `solara` package is a meta-package
+# whose module `solara` comes from `solara-ui`.
+INSTALLED_BY = {"solara-ui": "solara"}
+
+
 def undeclared_imports() -> dict[str, str]:
     declared = set(pip_requirements())
+    declared |= {dist for dist, by in INSTALLED_BY.items() if by in declared}
     distributions = importlib.metadata.packages_distributions()
     missing = {}
     for module, files in imported_top_level_modules().items():

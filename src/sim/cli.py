@@ -427,6 +427,30 @@ def report(
     typer.echo(f"  open {result.html}")
 
 
+@app.command()
+@friendly
+def explore(
+    port: Annotated[int, typer.Option(help="Port of the page on this machine.", min=1, max=65535)] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+) -> None:
+    """The explorer: a Mesa SolaraViz page with a slider for every lever, program switches and windows, live charts.
+
+    Open the address it prints in a browser; Ctrl-C stops it. See docs/explorer.md.
+    """
+    needs("viz", "solara", "altair")
+    import subprocess
+
+    from sim.explore import assets_note, server_environment
+
+    note = assets_note()
+    if note:
+        typer.echo(note, err=True)
+    typer.echo(f"explorer: http://{host}:{port}/  (Ctrl-C stops it)")
+    solara = Path(sys.executable).with_name("solara")
+    command = [str(solara), "run", "sim.explore", "--host", host, "--port", str(port), "--production", "--no-open"]
+    raise typer.Exit(subprocess.call(command, env=server_environment()))
+
+
 def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
     """`-p NAME VALUE` / `--parameter NAME VALUE` pairs from the words typer did not parse."""
     pairs = []
