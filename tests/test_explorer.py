@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("altair", reason="the explorer needs cadre-sim[viz]")
 
-from sim import explore, simulate  # noqa: E402
-from sim.parameters import catalogue, default_values  # noqa: E402
-from sim.programs import standard_programs  # noqa: E402
+from sim import explore, simulate
+from sim.parameters import catalogue, default_values
+from sim.programs import standard_programs
 
 SHORT = {"n_communities": 20, "months": 12}
 
