@@ -407,17 +407,31 @@ def report(
     params_file: Annotated[
         Path | None, typer.Option("--parameters-file", "-f", help="YAML file of notebook parameters (name: value).")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default reports/<name>/).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default reports/<name>/, in Chinese reports/<name>_zh/).")
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Report language: en or zh (Simplified Chinese: text, tables, figures).")
+    ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="Write the CSV files as UTF-8 with a byte-order mark, for Excel.")
+    ] = False,
 ) -> None:
     """Execute a notebook with papermill into reports/<name>/: notebook, index.html, PNG, CSV, metrics.json.
 
     Notebook parameters: -p NAME VALUE (repeatable, after NAME; VALUE is read as YAML: 30, true, null, text),
     e.g. `sim report scenario -p scenario data/scenarios/innovation_leap.yaml -p replicates 20`.
+    `--lang zh` is the parameter lang=zh; `--excel` the parameter csv_excel=true.
     """
     needs("report", "papermill", "nbconvert", "ipykernel", "matplotlib", "statsmodels")
+    from sim.lang import check
     from sim.report.run import ReportFailed, gather_parameters, run_report
 
     parameters = gather_parameters(params_file, _parameter_pairs(ctx.args))
+    if lang is not None:
+        parameters["lang"] = check(lang, "--lang")
+    if excel:
+        parameters["csv_excel"] = True
     try:
         result = run_report(name, parameters, out)
     except ReportFailed as error:

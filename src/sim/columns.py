@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError
+from sim.lang import current
 from sim.resources import data_file
 
 OUTPUTS_FILE = data_file("outputs.yaml")
@@ -31,6 +32,7 @@ FIELDS = {
     "label",
     "label_zh",
     "unit",
+    "unit_zh",
     "display",
     "better",
     "family",
@@ -58,36 +60,46 @@ class Column:
     family: str | None = None
     score_scale: float | None = None
     score_source: str = ""
+    stored_unit_zh: str = ""
 
     @property
     def direction(self) -> int:
         """+1 if higher is better, -1 if lower is better, 0 if the column is not an outcome."""
         return {"higher": 1, "lower": -1}.get(self.better or "", 0)
 
+    # The properties below follow the report language (sim.lang: English unless set to Chinese).
     @property
     def title(self) -> str:
-        return self.label
+        return self.text(current())
 
     @property
     def unit(self) -> str:
-        """The unit as reports show it (after `scale`)."""
+        """The unit as reports show it (after `scale`), in the report language."""
+        if current() == "zh":
+            return self.display_unit_zh or self.stored_unit_zh or self.stored_unit
         return self.display_unit or self.stored_unit
 
     @property
     def axis(self) -> str:
-        return f"{self.label} ({self.unit})"
+        return f"{self.title} ({self.unit})"
 
     @property
     def difference_unit(self) -> str:
         """Unit of a difference: percentage points for fractions shown in %."""
         if self.scale == 100:
+            if current() == "zh":
+                return self.unit.replace("%", "个百分点", 1)
             return self.unit.replace("% of", "percentage points of").replace("% per", "percentage points per")
         return self.unit
 
     @property
     def better_cue(self) -> str:
-        """'higher is better' / 'lower is better' / ''."""
-        return f"{self.better} is better" if self.better else ""
+        """'higher is better' / 'lower is better' / '' (越高越好 / 越低越好 in Chinese)."""
+        if not self.better:
+            return ""
+        if current() == "zh":
+            return "越高越好" if self.better == "higher" else "越低越好"
+        return f"{self.better} is better"
 
     def text(self, lang: str = "en") -> str:
         """The label in `lang` ('en' or 'zh')."""
@@ -117,6 +129,7 @@ def _column(name: str, entry: Mapping[str, Any]) -> Column:
         label=str(entry["label"]),
         label_zh=str(entry["label_zh"]),
         stored_unit=str(entry["unit"]),
+        stored_unit_zh=str(entry.get("unit_zh", "")),
         definition=str(entry["definition"]),
         compared_with=str(entry.get("compared_with", "—")),
         scale=float(display.get("scale", 1)),

@@ -25,7 +25,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim import lang
 from sim.columns import Column, column
+from sim.lang import t
 from sim.programs import Program, standard_programs
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision deficiency.
@@ -88,7 +90,13 @@ START = pd.Period("2023-06", freq="M")  # month 0, as in sim.model
 
 
 def use_style() -> None:
-    """Readable defaults: larger fonts, light grid, no top/right spines, Okabe–Ito colour cycle."""
+    """Readable defaults: larger fonts, light grid, no top/right spines, Okabe–Ito colour cycle.
+
+    In Chinese (`sim.lang.set_language("zh")` first) text is set in the project's own CJK font (`sim.fonts`).
+    """
+    from sim import fonts
+
+    fonts.use_language(lang.current())
     mpl.rcParams.update(
         {
             "figure.dpi": 100,
@@ -122,7 +130,10 @@ def colour(condition: str) -> str:
 
 
 def label(condition: str) -> str:
-    return CONDITION_LABELS.get(condition, condition)
+    """A condition in words, in the report language ('P1 Talent Foundation', 'P1 强基工程'; sim.lang)."""
+    if condition in CONDITION_LABELS:
+        return lang.condition(condition)
+    return condition
 
 
 def outcome_label(outcome: str) -> Column:
@@ -185,6 +196,12 @@ def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 2.9), **kwarg
 
 
 NOTE = "Inputs: one policy article's unverified figures; scenario exploration, not a forecast."
+NOTE_ZH = "输入:一篇政策文章中无法核实的数据;结果为情景探索,而非预测。"
+
+
+def source_note() -> str:
+    """The source note every figure carries, in the report language."""
+    return t(NOTE, NOTE_ZH)
 
 
 def finish(fig: Figure, title: str, note: str = "", legend: bool = False, handles: Sequence | None = None) -> None:
@@ -204,7 +221,7 @@ def finish(fig: Figure, title: str, note: str = "", legend: bool = False, handle
                    title_fontproperties={"size": 12})  # fmt: skip
     elif title:
         fig.suptitle(title, fontsize=12)
-    fig.supxlabel((note + " " if note else "") + NOTE, x=0.0, ha="left", fontsize=7.5, color="#555555")
+    fig.supxlabel((note + " " if note else "") + source_note(), x=0.0, ha="left", fontsize=7.5, color="#555555")
 
 
 def save(fig: Figure, output_dir: Path | str | None, name: str) -> Path | None:
@@ -253,7 +270,7 @@ def over_time(
         ax.set_ylim(low_y, high_y + 0.12 * (high_y - low_y))  # headroom for the program strips
         ax.set_title(spec.title)
         ax.set_ylabel(spec.difference_unit if difference else spec.unit)
-        ax.set_xlabel("year")
+        ax.set_xlabel(t("year", "年份"))
         ax.margins(x=0)
     return fig
 
@@ -263,7 +280,7 @@ def forest(
     outcomes: Sequence[str],
     conditions: Sequence[str],
     ncols: int = 3,
-    xlabel: str = "difference from baseline ({unit})",
+    xlabel: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Paired differences from the reference with 95% intervals: one panel per outcome, one row per condition.
@@ -273,6 +290,7 @@ def forest(
     to the better side of zero for that outcome.
     """
     fig, axes = grid(len(outcomes), ncols, size=(4.2, 0.35 * len(conditions) + 1.2))
+    xlabel = xlabel or t("difference from baseline ({unit})", "与基线之差({unit})")
     for ax, outcome in zip(axes, outcomes, strict=True):
         spec = outcome_label(outcome)
         rows = effects[effects["outcome"] == outcome].set_index("condition").reindex(list(conditions))
@@ -283,7 +301,7 @@ def forest(
             xerr = [[centre - row["ci_low"] * spec.scale], [row["ci_high"] * spec.scale - centre]]
             ax.errorbar(centre, yi, xerr=xerr, fmt="o", color=c, ecolor=c, capsize=3, ms=5)
         ax.axvline(0, color="#555555", lw=0.8)
-        arrow = {1: "better →", -1: "← better"}.get(spec.direction, "")
+        arrow = {1: t("better →", "更好 →"), -1: t("← better", "← 更好")}.get(spec.direction, "")
         ax.set_yticks(y, [(labels or {}).get(c, label(c)) for c in conditions], fontsize=8)
         ax.set_ylim(-0.6, len(conditions) - 0.4)
         ax.set_title(spec.title)
@@ -335,7 +353,7 @@ def dodged(
         ax.axhline(0, color="#555555", lw=0.8)
         ax.set_xticks(range(len(order)), [str(o).split(" (")[0] for o in order], fontsize=8)
         ax.set_title(spec.title)
-        ax.set_ylabel(f"difference ({spec.difference_unit})", fontsize=8)
+        ax.set_ylabel(t(f"difference ({spec.difference_unit})", f"差值({spec.difference_unit})"), fontsize=8)
         ax.grid(axis="x", visible=False)
     return fig
 
@@ -344,10 +362,16 @@ REGIME_MARKERS = {"sustain": "o", "decay": "s", "revert": "^"}  # persistence re
 
 
 SCORE_AXIS = "overall score (1 = the article's reported improvement, all outcomes, whole period)"
+SCORE_AXIS_ZH = "总体得分(1 = 文章报告的改善幅度,覆盖全部结果与整个时期)"
+
+
+def persistence_title(regime: str) -> str:
+    """'persistence: sustain' / '持续性:持续'."""
+    return t(f"persistence: {regime}", f"持续性:{lang.regime(regime)}")
 
 
 def score_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Sequence[str], score: str = "overall",
-                 xlabel: str = SCORE_AXIS) -> Figure:  # fmt: skip
+                 xlabel: str | None = None) -> Figure:  # fmt: skip
     """Mean score and 95% interval of each condition, one panel per persistence regime (shared x axis).
 
     `summary` has columns regime, condition, score, mean, ci_low, ci_high (sim.report.answer).
@@ -365,9 +389,9 @@ def score_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Sequ
         ax.axvline(0, color="#555555", lw=0.8)
         ax.set_yticks(y, [label(c) for c in conditions], fontsize=8.5)
         ax.set_ylim(-0.6, len(conditions) - 0.4)
-        ax.set_title(f"persistence: {regime}")
+        ax.set_title(persistence_title(regime))
         ax.grid(axis="y", visible=False)
-    fig.supxlabel(xlabel, fontsize=9)
+    fig.supxlabel(xlabel or t(SCORE_AXIS, SCORE_AXIS_ZH), fontsize=9)
     return fig
 
 
@@ -388,9 +412,9 @@ def family_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Seq
                 c = colour(condition)
                 ax.errorbar(row["mean"], yi + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
                             fmt=REGIME_MARKERS.get(regime, "o"), color=c, ecolor=c, capsize=2, ms=4.5,
-                            label=regime if condition == conditions[0] else None)  # fmt: skip
+                            label=lang.regime(regime) if condition == conditions[0] else None)  # fmt: skip
         ax.axvline(0, color="#555555", lw=0.8)
-        ax.set_yticks(y, [c if c != "baseline" else "status quo" for c in conditions], fontsize=8.5)
+        ax.set_yticks(y, [c if c != "baseline" else lang.status_quo() for c in conditions], fontsize=8.5)
         ax.set_ylim(-0.6, len(conditions) - 0.4)
         ax.set_title(titles.get(family, family))
         ax.grid(axis="y", visible=False)
@@ -399,7 +423,9 @@ def family_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Seq
 
 def regime_handles(regimes: Sequence[str]) -> list:
     """Legend entries for the persistence regimes' markers."""
-    return [mpl.lines.Line2D([], [], marker=REGIME_MARKERS.get(r, "o"), color="#444444", ls="", label=r) for r in regimes]
+    return [
+        mpl.lines.Line2D([], [], marker=REGIME_MARKERS.get(r, "o"), color="#444444", ls="", label=lang.regime(r)) for r in regimes
+    ]
 
 
 def regime_panels(regimes: Sequence[str], height: float, width: float = 4.4) -> tuple[Figure, np.ndarray]:
@@ -418,9 +444,9 @@ def p_best_by_year(by_year: pd.DataFrame, conditions: Sequence[str], regimes: Se
             ax.plot(line["year"], 100 * line["p_best"], marker="o", ms=4, color=colour(condition), label=label(condition))
         ax.set_ylim(-3, 103)
         ax.set_xticks(sorted(rows["year"].unique()), [f"{y}" for y in sorted(rows["year"].unique())], fontsize=8)
-        ax.set_title(f"persistence: {regime}")
-        ax.set_xlabel("evaluation ends in December of")
-    axes[0].set_ylabel("P(best), % of replicates")
+        ax.set_title(persistence_title(regime))
+        ax.set_xlabel(t("evaluation ends in December of", "评估截至该年12月"))
+    axes[0].set_ylabel(t("P(best), % of replicates", "P(最优),占重复运行%"))
     return fig
 
 
@@ -435,11 +461,11 @@ def ce_plane(frontier: pd.DataFrame, regimes: Sequence[str]) -> Figure:
             hollow = row.status != "frontier"
             ax.scatter(row.effect, row.cost / 1e3, s=40, zorder=2, color="white" if hollow else colour(row.condition),
                        edgecolors=colour(row.condition), linewidths=1.5)  # fmt: skip
-            name = "status quo" if row.condition == "baseline" else row.condition
+            name = lang.status_quo() if row.condition == "baseline" else row.condition
             ax.annotate(name, (row.effect, row.cost / 1e3), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
-        ax.set_title(f"persistence: {regime}")
-        ax.set_xlabel("overall score (discounted, 2024–2030)")
-    axes[0].set_ylabel("discounted cost per community (thousand yuan)")
+        ax.set_title(persistence_title(regime))
+        ax.set_xlabel(t("overall score (discounted, 2024–2030)", "总体得分(贴现,2024–2030)"))
+    axes[0].set_ylabel(t("discounted cost per community (thousand yuan)", "每社区贴现成本(千元)"))
     return fig
 
 
@@ -455,9 +481,11 @@ def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regime
             ax.plot(line["value"] / 1e6, 100 * line["probability"], color=colour(condition), lw=1.6, label=label(condition))
         ax.set_ylim(-3, 103)
         ax.set_xscale("log")
-        ax.set_title(f"persistence: {regime}")
-        ax.set_xlabel("value of one score point\n(million yuan per community, log scale)")
-    axes[0].set_ylabel("P(best buy), % of draws")
+        ax.set_title(persistence_title(regime))
+        ax.set_xlabel(
+            t("value of one score point\n(million yuan per community, log scale)", "每1分得分的价值\n(百万元/社区,对数刻度)")
+        )
+    axes[0].set_ylabel(t("P(best buy), % of draws", "P(最划算),占抽样%"))
     return fig
 
 
@@ -475,15 +503,15 @@ def p_best_bars(p_best: pd.DataFrame, regimes: Sequence[str]) -> Figure:
             values = [100 * rows.get((kind, p), np.nan) for p in PROGRAM_ALONE]
             ax.bar(x + (k - 0.5) * 0.38, values, width=0.36, color=[colour(p) for p in PROGRAM_ALONE],
                    hatch="///" if kind == "seeds only" else None, edgecolor="#333333", linewidth=0.6,
-                   label=kind)  # fmt: skip
+                   label=t(kind, {"seeds only": "仅随机种子", "parameters and seeds": "参数与随机种子"}[kind]))  # fmt: skip
             for xi, v in zip(x + (k - 0.5) * 0.38, values, strict=True):
                 if np.isfinite(v):
                     ax.text(xi, v + 1.5, f"{v:.0f}", ha="center", va="bottom", fontsize=7.5)
         ax.set_xticks(x, PROGRAM_ALONE)
         ax.set_ylim(0, 112)
-        ax.set_title(f"persistence: {regime}")
+        ax.set_title(persistence_title(regime))
         ax.grid(axis="x", visible=False)
-    axes[0].set_ylabel("P(best), %")
+    axes[0].set_ylabel(t("P(best), %", "P(最优),%"))
     return fig
 
 
@@ -491,8 +519,8 @@ def uncertainty_handles() -> list:
     """Legend entries: hatched = seeds only, solid = parameters and seeds."""
     grey = {"facecolor": "#cccccc", "edgecolor": "#333333"}
     return [
-        mpl.patches.Patch(**grey, hatch="///", label="run-to-run randomness only"),
-        mpl.patches.Patch(**grey, label="assumptions and run-to-run randomness"),
+        mpl.patches.Patch(**grey, hatch="///", label=t("run-to-run randomness only", "仅运行间随机性")),
+        mpl.patches.Patch(**grey, label=t("assumptions and run-to-run randomness", "假设与运行间随机性")),
     ]
 
 

@@ -37,6 +37,7 @@ class ParamSpec:
     range: tuple[float, float] | None = None
     allowed: tuple[float, float] | None = None
     choices: tuple[str, ...] = ()
+    choices_zh: tuple[str, ...] = ()  # the choices' Chinese names, in the same order (reports in Chinese)
     lever: bool = False
     increasing: bool = False
     weights: bool = False  # a list of relative weights: at least one must be above 0
@@ -127,6 +128,7 @@ def catalogue() -> Mapping[str, ParamSpec]:
             range=tuple(entry["range"]) if "range" in entry else None,
             allowed=tuple(entry["allowed"]) if "allowed" in entry else None,
             choices=tuple(entry.get("choices", ())),
+            choices_zh=tuple(entry.get("choices_zh", ())),
             lever=bool(entry.get("lever", False)),
             increasing=bool(entry.get("increasing", False)),
             weights=bool(entry.get("weights", False)),

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import decision
+from sim import decision, lang
 from sim.batch.spec import ExperimentSpec
 from sim.columns import FAMILIES, FAMILY_LABELS, decision_outcomes
 from sim.decision import GROUP, Settings
 from sim.figures import condition_code, label
+from sim.lang import t
 from sim.policy import month_index
 from sim.scenario import Scenario
 
@@ -238,20 +239,31 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
     """The report's opening: for each regime, which program to fund, how sure, its lead and its cost.
 
     `robust` is the robustness report's `leaders` table (reports/robustness/leaders.csv), if there is one.
+    In the report language (`sim.lang`).
     """
     s = a.settings
-    period = f"January {_year(s.start_month)} to December {_year(s.end_month)}"
+    first, last = _year(s.start_month), _year(s.end_month)
+    period = t(f"January {first} to December {last}", f"{first}年1月至{last}年12月")
     lines = [
-        "## The answer",
+        t("## The answer", "## 结论"),
         "",
-        f"**Metric:** the *overall score* — each outcome's improvement over the status quo, averaged over {period} "
-        f"and discounted at {s.discount_rate:.0%} a year, in units of the improvement the article reports for it, averaged "
-        f"within four outcome families and then across families ({_weights_text(s)}). 1.0 would be the article's "
-        "reported improvement in every outcome for the whole period. Each program runs alone in its own window.",
+        t(
+            f"**Metric:** the *overall score* — each outcome's improvement over the status quo, averaged over {period} "
+            f"and discounted at {s.discount_rate:.0%} a year, in units of the improvement the article reports for it, "
+            f"averaged within four outcome families and then across families ({_weights_text(s)}). 1.0 would be the "
+            "article's reported improvement in every outcome for the whole period. Each program runs alone in its own window.",
+            f"**衡量指标:** *总体得分*——各项结果相对现状的改善,在{period}期间取平均并按每年{s.discount_rate:.0%}贴现,"
+            f"以文章为该结果报告的改善幅度为单位,先在四类结果内平均,再在各类之间平均({_weights_text(s)})。"
+            "1.0 表示在整个时期内每项结果都达到文章报告的改善幅度。每项工程在其自身实施期内单独运行。",
+        ),
         "",
-        "| after a program's window (persistence) | fund | P(best) | lead over runner-up, 95% CI | "
-        f"its discounted cost per community, {_year(s.start_month)}–{_year(s.end_month)} | nationally "
-        f"({s.national_communities:,} communities) | value for money: efficient path, yuan per community per score point |",
+        t(
+            "| after a program's window (persistence) | fund | P(best) | lead over runner-up, 95% CI | "
+            f"its discounted cost per community, {first}–{last} | nationally "
+            f"({s.national_communities:,} communities) | value for money: efficient path, yuan per community per score point |",
+            f"| 实施期结束后(持续性) | 应资助 | P(最优) | 领先第二名的幅度,95%置信区间 | 每社区贴现成本,{first}–{last} | "
+            f"全国({s.national_communities:,}个社区) | 性价比:有效路径,每社区每得分点所需元 |",
+        ),
         "|---|---|---|---|---|---|---|",
     ]
     for regime in a.regimes:
@@ -259,11 +271,12 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         lead = a.leads[a.leads[GROUP] == point].iloc[0]
         share = a.p_best[a.p_best[GROUP] == point].iloc[0][lead["best"]]
         cost = a.costs[(a.costs[GROUP] == point) & (a.costs["scenario"] == lead["best"])].iloc[0]
+        over = t(f"over {a.code[lead['runner_up']]}", f"领先 {a.code[lead['runner_up']]}")
         lines.append(
-            f"| **{regime}** | **{label(a.code[lead['best']])}** | {_share(share)} | "
-            f"{signed(lead['lead'])} over {a.code[lead['runner_up']]} [{signed(lead['ci_low'])}, {signed(lead['ci_high'])}] | "
-            f"{yuan(cost['expected'])} yuan ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
-            f"{cost['national_expected'] / 1e9:,.1f} billion yuan | {_path(a, point)} |"
+            f"| **{lang.regime(regime)}** | **{label(a.code[lead['best']])}** | {_share(share)} | "
+            f"{signed(lead['lead'])} {over} [{signed(lead['ci_low'])}, {signed(lead['ci_high'])}] | "
+            f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
+            f"{cost['national_expected'] / 1e9:,.1f} {t('billion yuan', '十亿元')} | {_path(a, point)} |"
         )
     lines += ["", _value_text(a), "", *_robust_text(a, robust), *_depends(a), "", _intervals_text(a, robust is not None)]
     return "\n".join(lines)
@@ -283,24 +296,31 @@ def robustness_leaders(folder: Path | str | None = None) -> pd.DataFrame | None:
 def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
     """How the answer holds once every assumption is uncertain (from the robustness report)."""
     if robust is None:
-        return ["*With every assumption uncertain:* not yet computed (`make report-robustness`).", ""]
-    out = ["**With every assumption uncertain** ([robustness report](../robustness/index.html): every assumption "
-           "parameter sampled over its plausible range, on the same metric):", ""]  # fmt: skip
+        return [t("*With every assumption uncertain:* not yet computed (`make report-robustness`).",
+                  "*所有假设均不确定时:* 尚未计算(`make report-robustness`)。"), ""]  # fmt: skip
+    out = [t("**With every assumption uncertain** ([robustness report](../robustness/index.html): every assumption "
+             "parameter sampled over its plausible range, on the same metric):",
+             "**所有假设均不确定时**([稳健性报告](../robustness/index.html):每个假设参数在其合理范围内抽样,"
+             "采用相同指标):"), ""]  # fmt: skip
     for r in robust.itertuples():
-        decisive = (
-            f"; the assumption that most changes it: `{r.decisive}` ({r.decisive_by})" if isinstance(r.decisive, str) else ""
-        )
-        out.append(
+        if isinstance(r.decisive, str):
+            decisive = t(f"; the assumption that most changes it: `{r.decisive}` ({r.decisive_by})",
+                         f";最能改变结论的假设:`{r.decisive}`({r.decisive_by})")  # fmt: skip
+        else:
+            decisive = ""
+        out.append(t(
             f"- *{r.regime}:* {r.leader} is best in {r.p_best_assumptions:.0%} of sampled futures (seeds only: "
-            f"{r.p_best_seeds_only:.0%}); robust (minimax-regret) choice {r.minimax_regret}{decisive}."
-        )
+            f"{r.p_best_seeds_only:.0%}); robust (minimax-regret) choice {r.minimax_regret}{decisive}.",
+            f"- *{lang.regime(r.regime)}:* {r.leader} 在 {r.p_best_assumptions:.0%} 的抽样情景中最优(仅随机种子:"
+            f"{r.p_best_seeds_only:.0%});稳健(最小最大遗憾)选择为 {r.minimax_regret}{decisive}。",
+        ))  # fmt: skip
     return [*out, ""]
 
 
 def _path(a: Analysis, point: int) -> str:
     """'status quo → P3 (607,283) → P1 (1,107,338)': the frontier of the programs alone with ICERs."""
     f = a.frontier_alone[(a.frontier_alone["regime"] == a.regime[point]) & (a.frontier_alone["status"] == "frontier")]
-    steps = ["status quo"] + [f"{row.condition} ({yuan(row.icer)})" for row in f.itertuples() if row.condition != "baseline"]
+    steps = [lang.status_quo()] + [f"{row.condition} ({yuan(row.icer)})" for row in f.itertuples() if row.condition != "baseline"]
     return " → ".join(steps)
 
 
@@ -309,16 +329,19 @@ def _value_text(a: Analysis) -> str:
     for regime in a.regimes:
         f = a.frontier[(a.frontier["regime"] == regime) & (a.frontier["status"] == "frontier")]
         path = " → ".join(
-            ["status quo", *(f"{r.condition} ({yuan(r.icer)})" for r in f.itertuples() if r.condition != "baseline")]
+            [lang.status_quo(), *(f"{r.condition} ({yuan(r.icer)})" for r in f.itertuples() if r.condition != "baseline")]
         )
-        packages.setdefault(path, []).append(regime)
-    combined = "; ".join(f"{path} ({', '.join(regimes)})" for path, regimes in packages.items())
-    return (
+        packages.setdefault(path, []).append(lang.regime(regime))
+    combined = t("; ", ";").join(f"{path} ({', '.join(regimes)})" for path, regimes in packages.items())
+    return t(
         "*Value for money:* along the efficient path each number is the step's incremental cost-effectiveness ratio — "
         "the extra discounted yuan per community for each extra point of overall score over the previous step. Go as far "
         "along the path as one score point is worth to you; a program off the path costs more for what it gives. "
         f"*If programs can be combined,* the efficient path over all eight packages is {combined} "
-        "([Value for money](#Value-for-money))."
+        "([Value for money](#Value-for-money)).",
+        "*性价比:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区贴现成本(元)。"
+        "沿路径走到您认为1分所值之处即可;不在路径上的工程花费更多而所得更少。"
+        f"*若工程可以组合,* 全部八种组合的有效路径为 {combined}([性价比](#性价比))。",
     )
 
 
@@ -333,23 +356,30 @@ def _share(p: float) -> str:
 def _weights_text(s: Settings) -> str:
     w = s.family_weights
     if len(set(w.values())) == 1:
-        return "families weighted equally"
+        return t("families weighted equally", "各类权重相同")
     total = sum(w.values())
-    return "weights " + ", ".join(f"{FAMILY_LABELS[f][0].lower()} {v / total:.0%}" for f, v in w.items())
+    english = ", ".join(f"{FAMILY_LABELS[f][0].lower()} {v / total:.0%}" for f, v in w.items())
+    chinese = "、".join(f"{FAMILY_LABELS[f][1]} {v / total:.0%}" for f, v in w.items())
+    return t(f"weights {english}", f"权重:{chinese}")
 
 
 def _depends(a: Analysis) -> list[str]:
     """Plain statements of what would change the answer, each computed."""
+    from sim.report.tables import variant_text
+
     leaders = {r: a.leads[a.leads[GROUP] == a.point(r)].iloc[0]["best"] for r in a.regimes}
     names = {r: a.code[leaders[r]] for r in a.regimes}
-    out = ["**What the answer depends on.**", ""]
+    out = [t("**What the answer depends on.**", "**结论取决于什么。**"), ""]
     if len(set(names.values())) == 1:
-        out.append(f"- *Persistence:* the same program leads under every regime ({next(iter(names.values()))}).")
+        same = next(iter(names.values()))
+        out.append(t(f"- *Persistence:* the same program leads under every regime ({same}).",
+                     f"- *持续性:* 在每种情形下领先的都是同一项工程({same})。"))  # fmt: skip
     else:
         groups: dict[str, list[str]] = {}
         for r, n in names.items():
-            groups.setdefault(n, []).append(r)
-        out.append("- *Persistence:* " + "; ".join(f"{n} leads under {', '.join(rs)}" for n, rs in groups.items()) + ".")
+            groups.setdefault(n, []).append(lang.regime(r))
+        out.append(t("- *Persistence:* " + "; ".join(f"{n} leads under {', '.join(rs)}" for n, rs in groups.items()) + ".",
+                     "- *持续性:* " + ";".join(f"{'、'.join(rs)}下 {n} 领先" for n, rs in groups.items()) + "。"))  # fmt: skip
     for regime in a.regimes:
         point = a.point(regime)
         years = a.by_year[(a.by_year[GROUP] == point)].drop_duplicates("year")
@@ -357,27 +387,38 @@ def _depends(a: Analysis) -> list[str]:
         sens = a.sensitivity[(a.sensitivity[GROUP] == point) & (a.sensitivity["leader"] != leaders[regime])]
         parts = []
         if not other.empty:
-            years = ", ".join(f"{y} ({a.code[lead]})" for y, lead in zip(other["year"], other["leader"], strict=True))
-            parts.append(f"if the evaluation ended in December {years}")
+            listed = ", ".join(f"{y} ({a.code[lead]})" for y, lead in zip(other["year"], other["leader"], strict=True))
+            parts.append(t(f"if the evaluation ended in December {listed}", f"若评估截至 {listed} 年12月"))
         for variant, lead in zip(sens["variant"], sens["leader"], strict=True):
-            parts.append(f"if {variant.replace(' only', '')} alone counted ({a.code[lead]})" if variant.endswith(" only")
-                         else f"at {variant} ({a.code[lead]})")  # fmt: skip
+            if variant.endswith(" only"):
+                parts.append(t(f"if {variant.replace(' only', '')} alone counted ({a.code[lead]})",
+                               f"若只计{variant_text(variant).removeprefix('仅')}({a.code[lead]})"))  # fmt: skip
+            else:
+                parts.append(t(f"at {variant} ({a.code[lead]})", f"在{variant_text(variant)}下({a.code[lead]})"))
+        name = lang.regime(regime)
         if parts:
-            out.append(f"- *Under {regime}:* {names[regime]} would not lead " + "; ".join(parts) + ".")
+            out.append(t(f"- *Under {regime}:* {names[regime]} would not lead " + "; ".join(parts) + ".",
+                         f"- *{name}:* " + ";".join(parts) + f",{names[regime]} 将不再领先。"))  # fmt: skip
         else:
-            out.append(
+            out.append(t(
                 f"- *Under {regime}:* {names[regime]} leads whatever year-end from 2024 ends the evaluation, "
-                "with any one outcome family alone and across the discount-rate range."
-            )
+                "with any one outcome family alone and across the discount-rate range.",
+                f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计任何一类结果、或在整个贴现率范围内,{names[regime]} 均领先。",
+            ))  # fmt: skip
     return out
 
 
 def _intervals_text(a: Analysis, robust: bool = False) -> str:
-    elsewhere = "; the robustness lines above include the assumptions" if robust else ""
-    return (
+    elsewhere = t("; the robustness lines above include the assumptions", ";上方稳健性各行已包含假设的不确定性")
+    elsewhere = elsewhere if robust else ""
+    return t(
         f"*The table's intervals and P(best) cover run-to-run randomness only* ({a.replicates} paired replicates of "
         f"{a.n_communities:,} communities on shared seeds), not the uncertainty of the model's assumptions or of the "
         f"article's figures{elsewhere}. Cost ranges cover the assumed prices (each cost line between its low and high value, "
         "`data/programs.yaml`). **Every input is one policy article's figure that cannot be verified**; results say what "
-        "follows if those figures and this model's assumptions hold — scenario exploration, not a forecast."
+        "follows if those figures and this model's assumptions hold — scenario exploration, not a forecast.",
+        f"*表中的区间和P(最优)只反映运行间的随机性*({a.replicates}组配对重复运行,每组{a.n_communities:,}个社区,共用随机种子),"
+        f"不反映模型假设或文章数据的不确定性{elsewhere}。成本区间反映假定价格的范围(每条成本在其低值与高值之间,"
+        "`data/programs.yaml`)。**所有输入都来自一篇无法核实的政策文章**;结果表示若这些数据和本模型的假设成立会怎样——"
+        "是情景探索,而非预测。",
     )

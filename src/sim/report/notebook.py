@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Mapping
@@ -150,13 +151,29 @@ def seeds(spec: ExperimentSpec) -> list[int]:
     return replicate_seeds(spec.seed, spec.replicates)
 
 
-def write_csv(frame: pd.DataFrame, output_dir: Path | str | None, name: str, index: bool = False) -> Path | None:
-    """Write a table as output_dir/name.csv (nothing without an output_dir)."""
+PLAIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def write_csv(
+    frame: pd.DataFrame, output_dir: Path | str | None, name: str, index: bool = False, excel: bool = False
+) -> Path | None:
+    """Write a tidy table as output_dir/name.csv (nothing without an output_dir).
+
+    Report CSVs are for analysis, not display: one observation per row, plain column names
+    (lower case, digits and underscores: no units, spaces or symbols in a header), units in a
+    column or the name, fractions as stored (not multiplied by 100). Display tables stay in the
+    HTML. `excel`: UTF-8 with a byte-order mark, so Excel (e.g. on Chinese Windows) reads the
+    encoding right; otherwise plain UTF-8.
+    """
     if output_dir is None:
         return None
+    table = frame.reset_index() if index else frame
+    bad = [str(c) for c in table.columns if not PLAIN_NAME.match(str(c))]
+    if bad:
+        raise ValueError(f"{name}.csv: column names must be plain (lower case, digits, underscores): {bad}")
     path = Path(output_dir) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=index)
+    table.to_csv(path, index=False, encoding="utf-8-sig" if excel else "utf-8")
     return path
 
 

@@ -20,6 +20,11 @@ does not declare (`papermill.inspect_notebook`), values of another kind than the
 default, and scenario or experiment files that do not load are refused up front (InputError:
 exit 2). A failing cell raises ReportFailed with one line naming the cell; the partial
 notebook is kept (exit 1).
+
+Language: every notebook has a `lang` parameter ("en" or "zh"; `sim report NAME --lang zh`).
+In Chinese, each markdown cell is replaced by the Chinese text kept in its metadata (`zh`)
+before the notebook runs, and the notebook sets its labels, tables and figures in Chinese
+(`sim.lang`, `sim.fonts`). A Chinese report's reference folder is reports/<name>_zh/.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -175,8 +181,11 @@ def _check_kind(name: str, value: Any, default: Any) -> None:
 def check_inputs(parameters: Mapping[str, Any]) -> None:
     """Load the scenario or experiment file a report is given, as its notebook will, so a missing or bad
     file is refused before anything runs (exit 2) rather than failing inside a cell."""
+    from sim.lang import check
     from sim.scenario import load_scenario, scenario_file
 
+    if "lang" in parameters:
+        check(parameters["lang"], "parameter 'lang'")
     if isinstance(parameters.get("scenario"), str):
         load_scenario(scenario_file(parameters["scenario"], "scenario"))
     if isinstance(parameters.get("experiment"), str):
@@ -236,12 +245,37 @@ def same_parameters(recorded: Mapping[str, Any], effective: Mapping[str, Any], d
     return old == {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
 
 
+ZH_SUFFIX = "_zh"  # reports/<name>_zh/: the reference folder of a report in Chinese
+
+
+def translated(notebook: Path, lang: str, folder: Path) -> Path:
+    """The notebook to execute: itself in English; in Chinese a copy in `folder` whose markdown cells are their `zh` text.
+
+    A markdown cell without Chinese text stays in English (tests/test_report_lang.py checks that
+    the main report has every cell in Chinese).
+    """
+    if lang != "zh":
+        return notebook
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("zh"):
+            cell.source = cell.metadata["zh"]
+    nb.metadata["language_of_report"] = "zh"
+    path = folder / notebook.name
+    nbformat.write(nb, path)
+    return path
+
+
 def default_folder(name: str, effective: Mapping[str, Any], declared: Mapping[str, Any] | None = None) -> Path:
     """reports/<name>/ when it holds no report or one made with these parameters; else reports/<name>-<hash>/.
 
     So regenerating a committed reference (`make reports`) rewrites it, and any other run goes
     to a folder of its own (ignored by git) instead of overwriting the reference.
     """
+    if effective.get("lang") == "zh":
+        name += ZH_SUFFIX
     reference = reports_dir() / name
     record = earlier_report(reference)
     if record is None and not reference.exists():
@@ -340,7 +374,7 @@ def execute(notebook: Path, executed: Path, parameters: Mapping[str, Any], kerne
         raise ReportFailed(f"{notebook.name}: could not run it: {type(error).__name__}: {first}") from None
 
 
-def write_html(executed: Path, html: Path, title: str) -> Path:
+def write_html(executed: Path, html: Path, title: str, lang: str = "en") -> Path:
     """index.html from the executed notebook: outputs only (code hidden), stderr streams and empty code cells dropped."""
     import nbformat
     from nbconvert import HTMLExporter
@@ -353,6 +387,8 @@ def write_html(executed: Path, html: Path, title: str) -> Path:
     nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.outputs]  # no blank gaps in the page
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    if lang == "zh":  # so browsers and screen readers pick Chinese fonts and voices
+        body = body.replace("<html>", '<html lang="zh-CN">', 1)
     html.write_text(body, encoding="utf-8")
     return html
 
@@ -408,6 +444,7 @@ def run_report(
     declared = declared_parameters(notebook)
     check_parameters(notebook, parameters, declared)
     check_inputs({**declared, **parameters})
+    lang = str({**declared, **parameters}.get("lang", "en"))
     commit = git_commit()  # before anything in the tree is written
     out = Path(out) if out is not None else default_folder(notebook.stem, {**declared, **parameters}, declared)
     out = out.resolve()
@@ -421,9 +458,13 @@ def run_report(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     monitor = Monitor(notebook.stem, executed)
-    with monitor, _environment({COMMIT_VARIABLE: commit, PROGRESS_VARIABLE: str(monitor.path)}):
+    with (
+        monitor,
+        _environment({COMMIT_VARIABLE: commit, PROGRESS_VARIABLE: str(monitor.path)}),
+        tempfile.TemporaryDirectory(prefix="sim-report-") as scratch,
+    ):
         try:
-            execute(notebook, executed, parameters, kernel, Path.cwd())
+            execute(translated(notebook, lang, Path(scratch)), executed, parameters, kernel, Path.cwd())
         except ReportFailed as error:
             seconds = time.perf_counter() - started
             write_metrics(out, notebook, effective, started_at, seconds, kernel, failed=str(error), commit=commit)
@@ -431,7 +472,7 @@ def run_report(
     seconds = time.perf_counter() - started
     print(f"{notebook.stem}: notebook done in {seconds:.0f} s; writing index.html and metrics.json", file=sys.stderr, flush=True)
     title = _title(executed) or notebook.stem
-    html = write_html(executed, out / "index.html", title)
+    html = write_html(executed, out / "index.html", title, lang)
     metrics = write_metrics(out, notebook, effective, started_at, seconds, kernel, commit=commit)
     files = sorted(p for p in out.iterdir() if p.is_file())
     return ReportResult(notebook.stem, out, executed, html, metrics, seconds, files)

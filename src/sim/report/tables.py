@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim import stats
+from sim import lang, stats
 from sim.columns import FAMILY_LABELS, by_family, column
 from sim.decision import GROUP, mean_interval
 from sim.figures import label
+from sim.lang import t
 from sim.report.answer import Analysis
 
 DASH = "–"
@@ -44,7 +45,19 @@ def p_value(p: float) -> str:
 
 
 def family_title(family: str) -> str:
-    return "overall" if family == "overall" else FAMILY_LABELS[family][0]
+    if family == "overall":
+        return t("overall", "总体")
+    english, chinese = FAMILY_LABELS[family]
+    return t(english, chinese)
+
+
+def persistence(regime: str) -> str:
+    """A column heading: 'persistence: sustain' / '持续性:持续'."""
+    return t(f"persistence: {regime}", f"持续性:{lang.regime(regime)}")
+
+
+def _better(better: str | None) -> str:
+    return {"higher": t("higher", "越高越好"), "lower": t("lower", "越低越好")}.get(better or "", DASH)
 
 
 def scale_table(a: Analysis) -> pd.DataFrame:
@@ -55,13 +68,13 @@ def scale_table(a: Analysis) -> pd.DataFrame:
             c = column(name)
             one = c.score_scale * c.scale
             rows.append({
-                "family": family_title(family),
-                "outcome": f"{c.label} ({c.unit})",
-                "better": c.better,
-                "one score point": f"{number(one, 0 if one >= 10 else 1)} {c.difference_unit}",
-                "why": c.score_source,
+                t("family", "类别"): family_title(family),
+                t("outcome", "结果"): f"{c.title} ({c.unit})",
+                t("better", "方向"): _better(c.better),
+                t("one score point", "1分相当于"): f"{number(one, 0 if one >= 10 else 1)} {c.difference_unit}",
+                t("why", "依据"): c.score_source,
             })  # fmt: skip
-    return pd.DataFrame(rows).set_index(["family", "outcome"])
+    return pd.DataFrame(rows).set_index([t("family", "类别"), t("outcome", "结果")])
 
 
 def score_table(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
@@ -71,8 +84,10 @@ def score_table(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
     for regime in a.regimes:
         for condition in conditions:
             chosen = a.summary[(a.summary["regime"] == regime) & (a.summary["condition"] == condition)].set_index("score")
-            rows[(regime, label(condition))] = [interval(*chosen.loc[f, ["mean", "ci_low", "ci_high"]]) for f in families]
-    index = pd.MultiIndex.from_tuples(list(rows), names=["persistence", "condition"])
+            rows[(lang.regime(regime), label(condition))] = [
+                interval(*chosen.loc[f, ["mean", "ci_low", "ci_high"]]) for f in families
+            ]
+    index = pd.MultiIndex.from_tuples(list(rows), names=[t("persistence", "持续性"), t("condition", "方案")])
     return pd.DataFrame(list(rows.values()), index=index, columns=[family_title(f) for f in families])
 
 
@@ -84,15 +99,29 @@ def leader_by_year(a: Analysis) -> pd.DataFrame:
         lead = rows[rows["scenario"] == rows["leader"].iloc[0]].iloc[0]
         cells.setdefault(regime, {})[year] = f"{lead['condition']} ({lead['p_best']:.0%})"
     table = pd.DataFrame(cells)[a.regimes]
-    table.index.name = "evaluation ends Dec"
-    return table.rename(columns=lambda r: f"persistence: {r}")
+    table.index.name = t("evaluation ends Dec", "评估截至12月")
+    return table.rename(columns=persistence)
 
 
 def sensitivity_table(a: Analysis) -> pd.DataFrame:
     """The leading program alone under each weighting and discount-rate variant, per regime."""
-    s = a.sensitivity.assign(leader=a.sensitivity["leader"].map(a.code))
+    s = a.sensitivity.assign(leader=a.sensitivity["leader"].map(a.code), variant=a.sensitivity["variant"].map(variant_text))
     table = s.pivot_table(index="variant", columns="regime", values="leader", aggfunc="first", sort=False)[a.regimes]
-    return table.rename(columns=lambda r: f"persistence: {r}").rename_axis("scoring", axis=0).rename_axis(None, axis=1)
+    return table.rename(columns=persistence).rename_axis(t("scoring", "评分方式"), axis=0).rename_axis(None, axis=1)
+
+
+def variant_text(variant: str) -> str:
+    """A scoring variant ('as reported', 'pipeline only', 'a 3% discount rate') in the report language."""
+    if lang.current() != "zh":
+        return variant
+    if variant == "as reported":
+        return "按报告设定"
+    for english, chinese in FAMILY_LABELS.values():
+        if variant == f"{english.lower()} only":
+            return f"仅{chinese}"
+    if variant.startswith("a ") and variant.endswith(" discount rate"):
+        return f"贴现率{variant[2:-14]}"
+    return variant
 
 
 def cost_line_table(a: Analysis) -> pd.DataFrame:
@@ -101,18 +130,25 @@ def cost_line_table(a: Analysis) -> pd.DataFrame:
 
     kinds = {(p.id, lever): s.kind for p in standard_programs().values() for lever, s in p.settings.items()}
     lines = a.lines.copy()
+    kind_text = {"investment": t("investment", "投资型"), "recurring": t("recurring", "经常性")}
+    per_text = {
+        "community_year": t("community year", "社区·年"),
+        "cadre_year": t("cadre year", "后备干部·年"),
+        "central_west_cadre_year": t("central/western cadre year", "中西部后备干部·年"),
+    }
     out = pd.DataFrame({
-        "program": lines["program"],
-        "lever": lines["lever"],
-        "kind": [kinds.get((p, lev), DASH) for p, lev in zip(lines["program"], lines["lever"], strict=True)],
-        "paid": lines["phase"].map({"window": "each year of the window", "maintenance": "each year after (sustain)"}),
-        "yuan per": lines["per"].str.replace("_", " ").str.replace("central west", "central/western"),
-        "low": lines["low"].map(lambda v: number(v, 0)),
-        "central": lines["central"].map(lambda v: number(v, 0)),
-        "high": lines["high"].map(lambda v: number(v, 0)),
-        "reasoning": lines["reason"],
+        t("program", "工程"): lines["program"],
+        t("lever", "政策杠杆"): lines["lever"],
+        t("kind", "类型"): [kind_text.get(kinds.get(k, ""), DASH) for k in zip(lines["program"], lines["lever"], strict=True)],
+        t("paid", "支付时间"): lines["phase"].map({"window": t("each year of the window", "实施期内每年"),
+                                               "maintenance": t("each year after (sustain)", "实施期后每年(持续)")}),
+        t("yuan per", "计费单位(元/)"): lines["per"].map(lambda p: per_text.get(p, p.replace("_", " "))),
+        t("low", "低"): lines["low"].map(lambda v: number(v, 0)),
+        t("central", "中"): lines["central"].map(lambda v: number(v, 0)),
+        t("high", "高"): lines["high"].map(lambda v: number(v, 0)),
+        t("reasoning", "理由(英文原文)"): lines["reason"],
     })  # fmt: skip
-    return out.set_index(["program", "lever"])
+    return out.set_index([t("program", "工程"), t("lever", "政策杠杆")])
 
 
 def cost_totals(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
@@ -122,34 +158,39 @@ def cost_totals(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
     for regime in a.regimes:
         for condition in conditions:
             row = a.costs[(a.costs["regime"] == regime) & (a.costs["condition"] == condition)].iloc[0]
-            rows[(regime, label(condition))] = [
+            rows[(lang.regime(regime), label(condition))] = [
                 f"{number(row['expected'], 0)} ({number(row['low'], 0)}–{number(row['high'], 0)})",
                 f"{row['national_expected'] / 1e9:,.1f} ({row['national_low'] / 1e9:,.1f}–{row['national_high'] / 1e9:,.1f})",
             ]
-    index = pd.MultiIndex.from_tuples(list(rows), names=["persistence", "condition"])
-    columns = ["yuan per community (95% price range)", f"billion yuan for {s.national_communities:,} communities"]
+    index = pd.MultiIndex.from_tuples(list(rows), names=[t("persistence", "持续性"), t("condition", "方案")])
+    columns = [
+        t("yuan per community (95% price range)", "元/社区(95%价格区间)"),
+        t(f"billion yuan for {s.national_communities:,} communities", f"{s.national_communities:,}个社区合计(十亿元)"),
+    ]
     return pd.DataFrame(list(rows.values()), index=index, columns=columns)
 
 
 def frontier_table(a: Analysis, frontier: pd.DataFrame) -> pd.DataFrame:
     """Efficiency frontier per regime: expected cost and score, status, ICER and what dominates."""
+    status = {"frontier": t("frontier", "有效前沿"), "dominated": t("dominated", "被占优"),
+              "extendedly dominated": t("extendedly dominated", "被扩展占优")}  # fmt: skip
     out = pd.DataFrame({
-        "persistence": frontier["regime"],
-        "condition": frontier["condition"].map(lambda c: "status quo" if c == "baseline" else c),
-        "discounted cost per community (yuan)": frontier["cost"].map(lambda v: number(v, 0)),
-        "overall score": frontier["effect"].map(lambda v: number(v, 3)),
-        "status": frontier["status"],
-        "ICER (yuan per score point)": frontier["icer"].map(lambda v: number(v, 0)),
-        "against": frontier["compared_with"].map(lambda s: a.code.get(s, DASH) if isinstance(s, str) else DASH),
-        "dominated by": frontier["dominated_by"].map(lambda s: _codes(a, s)),
+        t("persistence", "持续性"): frontier["regime"].map(lang.regime),
+        t("condition", "方案"): frontier["condition"].map(lambda c: lang.status_quo() if c == "baseline" else c),
+        t("discounted cost per community (yuan)", "每社区贴现成本(元)"): frontier["cost"].map(lambda v: number(v, 0)),
+        t("overall score", "总体得分"): frontier["effect"].map(lambda v: number(v, 3)),
+        t("status", "状态"): frontier["status"].map(lambda s: status.get(s, s)),
+        t("ICER (yuan per score point)", "增量成本效果比(元/分)"): frontier["icer"].map(lambda v: number(v, 0)),
+        t("against", "对比"): frontier["compared_with"].map(lambda s: a.code.get(s, DASH) if isinstance(s, str) else DASH),
+        t("dominated by", "被谁占优"): frontier["dominated_by"].map(lambda s: _codes(a, s)),
     })  # fmt: skip
-    return out.set_index(["persistence", "condition"])
+    return out.set_index([t("persistence", "持续性"), t("condition", "方案")])
 
 
 def _codes(a: Analysis, text: object) -> str:
     if not isinstance(text, str):
         return DASH
-    return " and ".join(a.code.get(part, part) for part in text.split(" and "))
+    return t(" and ", " 和 ").join(a.code.get(part, part) for part in text.split(" and "))
 
 
 def synergy_table(a: Analysis, factors: Sequence[str] = ("P1", "P2", "P3")) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -167,9 +208,10 @@ def synergy_table(a: Analysis, factors: Sequence[str] = ("P1", "P2", "P3")) -> t
     cells = {(r.regime, r.term): f"{interval(r.estimate, r.ci_low, r.ci_high, 3)}, p {p_value(r.p_value)}"
              for r in tidy_frame.itertuples()}  # fmt: skip
     terms = list(dict.fromkeys(tidy_frame["term"]))
-    display = pd.DataFrame({f"persistence: {r}": [cells[(r, t)] for t in terms] for r in a.regimes},
-                           index=pd.Index([f"{t} alone" if "+" not in t else f"{t.replace('+', ' × ')} synergy" for t in terms],
-                                          name="term (overall score)"))  # fmt: skip
+    names = [t(f"{x} alone", f"{x} 单独") if "+" not in x else t(f"{x} synergy", f"{x} 协同").replace("+", " × ")
+             for x in terms]  # fmt: skip
+    display = pd.DataFrame({persistence(r): [cells[(r, x)] for x in terms] for r in a.regimes},
+                           index=pd.Index(names, name=t("term (overall score)", "项(总体得分)")))  # fmt: skip
     return display, tidy_frame
 
 
@@ -184,5 +226,5 @@ def outcome_table(a: Analysis, regime: str, conditions: Sequence[str], value: st
             x = rows[(rows["outcome"] == outcome) & (rows["condition"] == condition)][value] * c.scale
             cells.append(interval(*mean_interval(x)))
         cue = "↑" if c.direction > 0 else "↓"
-        out[f"{c.label} ({c.difference_unit}; {cue} better)"] = cells
-    return pd.DataFrame(out, index=[label(c) for c in conditions]).T.rename_axis("outcome")
+        out[t(f"{c.label} ({c.difference_unit}; {cue} better)", f"{c.title}({c.difference_unit};{cue} 为好)")] = cells
+    return pd.DataFrame(out, index=[label(c) for c in conditions]).T.rename_axis(t("outcome", "结果"))
