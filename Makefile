@@ -1,5 +1,7 @@
 # make report    set up (once) and run the main job: the program-comparison report,
 #                reports/compare_programs/index.html (baseline, each program, every combination)
+#                REPORT_LANG=zh: the same in Simplified Chinese -> reports/compare_programs_zh/ (any report-* target too)
+#                CSV_EXCEL=1: CSV files as UTF-8 with a byte-order mark, for Excel
 # make test      set up (once) and run the whole test suite, notebooks included (nbval)
 # make compare   a quick plain-text comparison: baseline vs each program vs all three
 # make explore   the explorer: a Mesa SolaraViz page (sliders for every lever, programs and their windows,
@@ -24,6 +26,9 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 PYTHON ?=
 PORT   ?= 8765
+REPORT_LANG ?= en
+CSV_EXCEL ?=
+REPORT_OPTS := --lang $(REPORT_LANG)$(if $(CSV_EXCEL), --excel)
 NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
@@ -52,23 +57,24 @@ REF_ARTICLE  := reproduce_article -p seeds 20 -p draws 40 -p sensitivity_seeds 3
 REF_ROBUST   := robustness -p scale default -p store results
 
 report: setup
-	$(BIN)/sim report $(REF_COMPARE)
+	$(BIN)/sim report $(REPORT_OPTS) $(REF_COMPARE)
 
 report-scenario: setup
-	$(BIN)/sim report scenario -p scenario $(SCENARIO) -p replicates 30
+	$(BIN)/sim report $(REPORT_OPTS) scenario -p scenario $(SCENARIO) -p replicates 30
 
 report-levers: setup
-	$(BIN)/sim report $(REF_LEVERS)
+	$(BIN)/sim report $(REPORT_OPTS) $(REF_LEVERS)
 
 report-robustness: setup   # every assumption uncertain: the default analysis (resumable in results/)
-	$(BIN)/sim report $(REF_ROBUST)
+	$(BIN)/sim report $(REPORT_OPTS) $(REF_ROBUST)
 
 report-article: setup
-	$(BIN)/sim report $(REF_ARTICLE)
+	$(BIN)/sim report $(REPORT_OPTS) $(REF_ARTICLE)
 
 reports: setup   # regenerate every committed reference report (the only command that rewrites them; robustness first: the main report reads it)
 	$(BIN)/sim report --out reports/robustness $(REF_ROBUST)
 	$(BIN)/sim report --out reports/compare_programs $(REF_COMPARE)
+	$(BIN)/sim report --out reports/compare_programs_zh --lang zh $(REF_COMPARE)
 	$(BIN)/sim report --out reports/scenario $(REF_SCENARIO)
 	$(BIN)/sim report --out reports/policy_levers $(REF_LEVERS)
 	$(BIN)/sim report --out reports/reproduce_article $(REF_ARTICLE)

@@ -3,6 +3,9 @@
     from sim import simulate, load_scenario
     table = simulate("data/scenarios/baseline.yaml", seed=1)
 
+    runs = sim.Runs(["baseline", "talent_foundation", "innovation_leap"], n_runs=10).run()
+    runs.summary(); runs.plot()          # a quick look (sim.quick)
+
 Every input figure comes from one policy article whose numbers cannot be verified
 (see data/seed_figures.csv); treat results as scenario exploration, not forecasts.
 """
@@ -28,8 +31,10 @@ _EXPORTS = {
     "load_scenario": "sim.scenario",
     "build_model": "sim.simulate",
     "simulate": "sim.simulate",
+    "CadreModel": "sim.model",
+    "Runs": "sim.quick",
 }
-__all__ = ["InputError", "Scenario", "__version__", "build_model", "load_scenario", "simulate"]
+__all__ = ["CadreModel", "InputError", "Runs", "Scenario", "__version__", "build_model", "load_scenario", "simulate"]
 
 
 def __getattr__(name: str) -> Any:

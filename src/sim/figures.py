@@ -178,9 +178,9 @@ def shade_programs(ax: Axes, windows: Sequence[Program] | None = None, labels: b
 
 
 def band(ax: Axes, dates: Sequence, centre: Sequence[float], low: Sequence[float], high: Sequence[float],
-         condition: str, line_label: str | None = None, alpha: float = 0.2) -> None:  # fmt: skip
-    """A line with a shaded interval, in the condition's colour."""
-    c = colour(condition)
+         condition: str, line_label: str | None = None, alpha: float = 0.2, color: str | None = None) -> None:  # fmt: skip
+    """A line with a shaded interval, in the condition's colour (or `color`)."""
+    c = color or colour(condition)
     ax.fill_between(dates, low, high, color=c, alpha=alpha, lw=0)
     ax.plot(dates, centre, color=c, lw=1.6, label=line_label if line_label is not None else label(condition))
 
@@ -245,6 +245,7 @@ def over_time(
     zero_line: bool = False,
     difference: bool = False,
     ncols: int = 3,
+    colours: Mapping[str, str] | None = None,
 ) -> Figure:
     """One panel per outcome: a line and a shaded band over time per condition, program windows shaded.
 
@@ -252,7 +253,8 @@ def over_time(
 
     `frame` is long: condition (code), month, outcome and the `centre`, `low`, `high` columns,
     in the outcome's own units (scaled here for display). With `difference`, units are those
-    of a difference (percentage points for shares).
+    of a difference (percentage points for shares). `colours` gives conditions that are not
+    condition codes (e.g. scenario names) their colours.
     """
     fig, axes = grid(len(outcomes), ncols)
     for ax, outcome in zip(axes, outcomes, strict=True):
@@ -263,7 +265,8 @@ def over_time(
             if rows.empty:
                 continue
             dates = month_dates(rows["month"])
-            band(ax, dates, rows[centre] * spec.scale, rows[low] * spec.scale, rows[high] * spec.scale, condition)
+            band(ax, dates, rows[centre] * spec.scale, rows[low] * spec.scale, rows[high] * spec.scale, condition,
+                 color=(colours or {}).get(condition))  # fmt: skip
         if zero_line:
             ax.axhline(0, color="#555555", lw=0.8, zorder=1)
         low_y, high_y = ax.get_ylim()

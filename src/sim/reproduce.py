@@ -23,7 +23,8 @@ from sim.provenance import lock_differences, lock_file
 from sim.resources import reports_dir
 
 REPORTS_DIR = reports_dir()
-ORDER = ("reproduce_article", "robustness", "compare_programs", "scenario", "policy_levers")  # robustness feeds compare_programs
+# robustness feeds compare_programs (and its Chinese edition)
+ORDER = ("reproduce_article", "robustness", "compare_programs", "compare_programs_zh", "scenario", "policy_levers")
 NOT_COMPARED = ("report", "provenance")  # timings, paths, commit, versions
 DEFAULT_RTOL = 1e-6  # same code and seeds give the same numbers; this only absorbs float summation order
 
@@ -110,7 +111,8 @@ def reproduce(
         committed = json.loads((REPORTS_DIR / name / "metrics.json").read_text(encoding="utf-8"))
         parameters = report_parameters(committed)
         log(f"{name}: rerunning with {parameters}")
-        result = run_report(name, parameters, out=Path(scratch) / name)
+        notebook = Path(str(committed.get("report", {}).get("notebook") or name)).stem  # compare_programs_zh: compare_programs
+        result = run_report(notebook, parameters, out=Path(scratch) / name)
         reproduced = json.loads(result.metrics.read_text(encoding="utf-8"))
         found = compare(name, committed, reproduced, rtol)
         log(f"{name}: {result.seconds:.0f} s, {'no differences' if not found else f'{len(found)} differences'}")
