@@ -120,3 +120,14 @@ def test_bad_language_is_one_line_and_exit_2():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --lang = 'fr' must be one of: en, zh"
+
+
+def test_a_chinese_page_declares_its_language(tmp_path):
+    from sim.report.run import write_html
+
+    executed = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 结论\n\n文字")]), executed)
+    page = write_html(executed, tmp_path / "index.html", "结论", "zh").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "结论" in page
+    english = write_html(executed, tmp_path / "en.html", "x").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' not in english

@@ -388,7 +388,7 @@ def write_html(executed: Path, html: Path, title: str, lang: str = "en") -> Path
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     if lang == "zh":  # so browsers and screen readers pick Chinese fonts and voices
-        body = body.replace("<html>", '<html lang="zh-CN">', 1)
+        body = re.sub(r"<html[^>]*>", '<html lang="zh-CN">', body, count=1)
     html.write_text(body, encoding="utf-8")
     return html
 
