@@ -538,9 +538,9 @@ def morris_plane(morris: pd.DataFrame, regime: str, contrasts: Sequence[str], la
         for r in top.itertuples():
             ax.annotate(r.parameter, (r.mu_star, r.sigma), xytext=(3, 3), textcoords="offset points", fontsize=7)
         ax.axline((0, 0), slope=1, color="#999999", lw=0.8, ls="--")
-        ax.set_title(f"{contrast}, persistence: {regime}")
-        ax.set_xlabel("mu* (mean |elementary effect|, score points)")
-        ax.set_ylabel("sigma (spread: interactions, non-linearity)")
+        ax.set_title(f"{contrast}, {persistence_title(regime)}")
+        ax.set_xlabel(t("mu* (mean |elementary effect|, score points)", "mu*(基本效应绝对值均值,得分点)"))
+        ax.set_ylabel(t("sigma (spread: interactions, non-linearity)", "sigma(离散度:交互作用、非线性)"))
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
     return fig
@@ -554,14 +554,14 @@ def sobol_bars(sobol: pd.DataFrame, regime: str, contrasts: Sequence[str]) -> Fi
     y = np.arange(len(order))
     for ax, contrast in zip(axes[0], contrasts, strict=True):
         rows = sobol[(sobol["regime"] == regime) & (sobol["contrast"] == contrast)].set_index("parameter").reindex(order)
-        ax.barh(y + 0.2, rows["ST"], height=0.38, xerr=rows["ST_conf"], color=OKABE_ITO["blue"], label="total (ST)",
-                error_kw={"lw": 0.8})  # fmt: skip
-        ax.barh(y - 0.2, rows["S1"], height=0.38, xerr=rows["S1_conf"], color=OKABE_ITO["sky_blue"], label="first order (S1)",
-                error_kw={"lw": 0.8})  # fmt: skip
+        ax.barh(y + 0.2, rows["ST"], height=0.38, xerr=rows["ST_conf"], color=OKABE_ITO["blue"],
+                label=t("total (ST)", "总效应(ST)"), error_kw={"lw": 0.8})  # fmt: skip
+        ax.barh(y - 0.2, rows["S1"], height=0.38, xerr=rows["S1_conf"], color=OKABE_ITO["sky_blue"],
+                label=t("first order (S1)", "一阶(S1)"), error_kw={"lw": 0.8})  # fmt: skip
         ax.set_yticks(y, order, fontsize=8)
         ax.axvline(0, color="#555555", lw=0.8)
-        ax.set_title(f"{contrast}, persistence: {regime}")
-        ax.set_xlabel("share of the contrast's variance")
+        ax.set_title(f"{contrast}, {persistence_title(regime)}")
+        ax.set_xlabel(t("share of the contrast's variance", "占对比方差的比例"))
         ax.grid(axis="y", visible=False)
     return fig
 
@@ -571,8 +571,16 @@ def prim_pair(futures: pd.DataFrame, x: str, y: str, limits: Mapping[str, tuple[
     """The sampled futures in the two decisive parameters, coloured by who wins, the PRIM box drawn."""
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
     wins = futures["challenger_wins"].to_numpy(dtype=bool)
-    ax.scatter(futures.loc[~wins, x], futures.loc[~wins, y], s=16, color="#bbbbbb", label="leader stays best", zorder=2)
-    ax.scatter(futures.loc[wins, x], futures.loc[wins, y], s=20, color=colour(winner), label=f"{winner} wins", zorder=3)
+    ax.scatter(
+        futures.loc[~wins, x],
+        futures.loc[~wins, y],
+        s=16,
+        color="#bbbbbb",
+        label=t("leader stays best", "领先者仍最优"),
+        zorder=2,
+    )
+    wins_label = t(f"{winner} wins", f"{winner} 胜出")
+    ax.scatter(futures.loc[wins, x], futures.loc[wins, y], s=20, color=colour(winner), label=wins_label, zorder=3)
     (x0, x1), (y0, y1) = limits.get(x, ax.get_xlim()), limits.get(y, ax.get_ylim())
     ax.add_patch(mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.6, ls="--", color="#333333", zorder=4))
     ax.set_xlabel(x)

@@ -170,7 +170,11 @@ def posterior() -> pd.DataFrame | None:
 
 
 def fitted_source() -> str:
-    return "posterior draws (data/posterior.parquet)" if posterior() is not None else "held at their fit (data/calibrated.yaml)"
+    from sim.lang import t
+
+    if posterior() is not None:
+        return t("posterior draws (data/posterior.parquet)", "取后验抽样(data/posterior.parquet)")
+    return t("held at their fit (data/calibrated.yaml)", "固定在拟合值(data/calibrated.yaml)")
 
 
 def lhs_points(config: Config, names: Sequence[str]) -> list[dict[str, Any]]:
@@ -709,46 +713,75 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, seconds: float) -> str:
-    """The robustness report's opening: the answer per regime once every assumption is uncertain."""
+    """The robustness report's opening: the answer per regime once every assumption is uncertain (report language)."""
+    from sim import lang
+    from sim.lang import t
+
     lead = leaders(tables)
     lines = []
     if config.name.endswith(("_tiny", "_small")):
-        lines += [f"*This is the `{config.name.rsplit('_', 1)[1]}` scale ({runs:,} runs): a quick look, not the analysis "
-                  "(`make report-robustness` runs the default scale).*", ""]  # fmt: skip
+        scale = config.name.rsplit("_", 1)[1]
+        lines += [t(f"*This is the `{scale}` scale ({runs:,} runs): a quick look, not the analysis "
+                    "(`make report-robustness` runs the default scale).*",
+                    f"*这是 `{scale}` 规模({runs:,}次运行):只是快速查看,不是正式分析(`make report-robustness` 运行默认规模)。*"),
+                  ""]  # fmt: skip
     lines += [
-        "## The answer with every assumption uncertain",
+        t("## The answer with every assumption uncertain", "## 所有假设均不确定时的结论"),
         "",
-        "Metric: the overall score of each program alone (2024–2030, discounted; `docs/decision.md`). *P(best)* is the share of "
-        "futures — sampled assumptions and seeds — in which a program scores highest; the seeds-only figure holds every "
-        "assumption at its central value.",
+        t(
+            "Metric: the overall score of each program alone (2024–2030, discounted; `docs/decision.md`). *P(best)* is the "
+            "share of futures — sampled assumptions and seeds — in which a program scores highest; the seeds-only figure "
+            "holds every assumption at its central value.",
+            "指标:每项工程单独实施时的总体得分(2024–2030,贴现;`docs/decision.md`)。*P(最优)* 是在抽样情景(抽样的假设与种子)中"
+            '某工程得分最高的比例;"仅随机种子"一栏把所有假设固定在中心值。',
+        ),
         "",
-        "| persistence | fund (expected value) | P(best), seeds only | P(best), assumptions uncertain "
-        "| robust choice (minimax regret) "
-        "| assumption that most changes leader-vs-runner-up | share of that contrast's variance from assumptions |",
+        t(
+            "| persistence | fund (expected value) | P(best), seeds only | P(best), assumptions uncertain "
+            "| robust choice (minimax regret) "
+            "| assumption that most changes leader-vs-runner-up | share of that contrast's variance from assumptions |",
+            "| 持续性 | 应资助(期望值) | P(最优),仅随机种子 | P(最优),假设不确定 | 稳健选择(最小最大遗憾) "
+            "| 最能改变领先者与第二名之差的假设 | 该对比方差中来自假设的比例 |",
+        ),
         "|---|---|---|---|---|---|---|",
     ]
     for r in lead.itertuples():
         decisive_text = f"`{r.decisive}` ({r.decisive_by})" if r.decisive else "–"
         lines.append(
-            f"| **{r.regime}** | **{r.leader}** (runner-up {r.runner_up}) | {r.p_best_seeds_only:.0%} | "
-            f"{r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text} | {r.share_from_assumptions:.0%} |"
+            f"| **{lang.regime(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
+            f"{r.p_best_seeds_only:.0%} | {r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text} | "
+            f"{r.share_from_assumptions:.0%} |"
         )
     flips = tables["prim"].get("sentence", pd.Series(dtype=str)).dropna()
-    lines += ["", "**Where the answer flips** (PRIM boxes over the sampled futures):", ""]
-    lines += [f"- {s}." for s in flips] or ["- In no region of the sampled assumptions does another program beat the leader "
-                                            "often enough to form a box."]  # fmt: skip
     lines += [
         "",
-        f"*What this covers:* {int((tables['parameters']['role'] == 'assumption').sum())} assumption parameters, each uniform "
-        f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not "
-        "cover the article's figures themselves (they set the state and the calibration targets) or the model's structure. "
-        f"{runs:,} runs in {seconds / 60:.0f} min. **Every input is one policy article's figure that cannot be "
-        "verified**: scenario exploration, not a forecast.",
+        t("**Where the answer flips** (PRIM boxes over the sampled futures):", "**结论在哪里翻转**(抽样情景上的 PRIM 盒):"),
+        "",
+    ]
+    lines += [f"- {s}." for s in flips] or [
+        t("- In no region of the sampled assumptions does another program beat the leader often enough to form a box.",
+          "- 在抽样假设的任何区域,都没有另一项工程足够频繁地胜过领先者而形成一个盒。")
+    ]  # fmt: skip
+    assumptions = int((tables["parameters"]["role"] == "assumption").sum())
+    lines += [
+        "",
+        t(
+            f"*What this covers:* {assumptions} assumption parameters, each uniform "
+            f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not "
+            "cover the article's figures themselves (they set the state and the calibration targets) or the model's structure. "
+            f"{runs:,} runs in {seconds / 60:.0f} min. **Every input is one policy article's figure that cannot be "
+            "verified**: scenario exploration, not a forecast.",
+            f"*涵盖范围:* {assumptions}个假设参数,各自在合理范围内均匀联合抽样;拟合参数 {fitted_source()};运行间随机性。"
+            "不包括文章数据本身(它们决定初始状态和校准目标)以及模型结构。"
+            f"{runs:,}次运行,用时{seconds / 60:.0f}分钟。**所有输入都来自一篇无法核实的政策文章**:是情景探索,而非预测。",
+        ),
     ]
     return "\n".join(lines)
 
 
 def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
+    from sim.lang import t
+
     boxes = tables["prim"]
     lines = []
     for r in boxes.itertuples():
@@ -756,9 +789,11 @@ def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
         if isinstance(sentence, str):
             lines.append(f"- {sentence}.")
         else:
-            lines.append(f"- {r.challenger} beats {r.leader} ({r.regime}) in {r.share_of_futures:.0%} of the sampled futures: "
-                         "too rarely or too diffusely for a box of the required density.")  # fmt: skip
-    return "\n".join(lines) or "No comparisons."
+            lines.append(t(f"- {r.challenger} beats {r.leader} ({r.regime}) in {r.share_of_futures:.0%} of the sampled futures: "
+                           "too rarely or too diffusely for a box of the required density.",
+                           f"- {r.challenger} 在 {r.share_of_futures:.0%} 的抽样情景中胜过 {r.leader}({r.regime}):"
+                           "过于少见或过于分散,无法形成满足密度要求的盒。"))  # fmt: skip
+    return "\n".join(lines) or t("No comparisons.", "无比较。")
 
 
 def prim_figures(tables: Mapping[str, pd.DataFrame], figures: Any) -> list[tuple[str, Any]]:
