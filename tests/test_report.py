@@ -188,6 +188,28 @@ def test_a_failed_report_can_be_rerun_into_the_same_folder(tmp_path):
     assert again.returncode == 1 and not error_lines(again)[0].startswith("error: --out")
 
 
+def test_an_interrupted_report_can_be_rerun_into_the_same_folder(tmp_path):
+    """SIGTERM (Slurm, `timeout`) in the middle of a notebook: exit 143, and the folder it began is still its own."""
+    import signal
+    import time
+
+    notebook = small_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim.cli", "report", str(notebook), "--out", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "slow.ipynb").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the kernel is in the sleeping cell
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "interrupted" in json.loads((out / "metrics.json").read_text(encoding="utf-8"))["report"]["failed"]
+    small_notebook(notebook, "z = 3")  # the same notebook, now quick
+    again = sim("report", str(notebook), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+
+
 def test_the_monitor_echoes_progress_lines_and_a_heartbeat(tmp_path):
     import io
     import time

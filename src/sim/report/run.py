@@ -48,7 +48,7 @@ from typing import Any
 import yaml
 
 from sim.checks import clip, is_number, plain_data, shown
-from sim.errors import InputError, closest
+from sim.errors import InputError, Terminated, closest
 from sim.files import read_text, read_yaml
 from sim.provenance import COMMIT_VARIABLE, git_commit, provenance
 from sim.report.monitor import PROGRESS_VARIABLE, Monitor
@@ -465,9 +465,11 @@ def run_report(
     ):
         try:
             execute(translated(notebook, lang, Path(scratch)), executed, parameters, kernel, Path.cwd())
-        except ReportFailed as error:
+        except (ReportFailed, KeyboardInterrupt, Terminated) as error:
+            # Recorded even when interrupted, so that the next run into this folder may replace what this one wrote.
             seconds = time.perf_counter() - started
-            write_metrics(out, notebook, effective, started_at, seconds, kernel, failed=str(error), commit=commit)
+            reason = str(error) if isinstance(error, ReportFailed) else f"interrupted ({type(error).__name__})"
+            write_metrics(out, notebook, effective, started_at, seconds, kernel, failed=reason, commit=commit)
             raise
     seconds = time.perf_counter() - started
     print(f"{notebook.stem}: notebook done in {seconds:.0f} s; writing index.html and metrics.json", file=sys.stderr, flush=True)
