@@ -115,6 +115,41 @@ def test_regret_and_the_robust_choices_by_hand():
     assert table["minimax_regret_choice"].iloc[0] == "P2"  # the robust choice differs from the expected-value one
 
 
+def test_leaders_name_the_decisive_assumption_by_sobol_first_in_the_reports_regime_order():
+    """Per regime the leader and runner-up come from the expected scores; Sobol's total index names the decisive
+    assumption where the regime had a Sobol analysis, Morris mu* elsewhere; rows follow sustain, decay, revert."""
+    from sim.lang import language
+
+    scores = pd.DataFrame(
+        [
+            {"regime": regime, "program": p, "design_point": i, "replicate": 0, "overall": v + (i if p == "P1" else 0)}
+            for regime, row in (("revert", (1, 0, 2)), ("sustain", (3, 0, 1)), ("decay", (0, 2, 1)))
+            for i in range(2)
+            for p, v in zip(("P1", "P2", "P3"), row, strict=True)
+        ]
+    )
+    regret = pd.concat([robustness.regret_table(block).assign(regime=r) for r, block in scores.groupby("regime")])
+    contrasts = [f"{a}-{b}" for a, b in robustness.CONTRASTS]
+    morris = pd.DataFrame(
+        [{"regime": r, "contrast": c, "parameter": name, "mu_star": mu} for r in robustness.REGIMES for c in contrasts
+         for name, mu in (("a", 1.0), ("b", 2.0))]
+    )  # fmt: skip
+    sobol = pd.DataFrame([{"regime": "sustain", "contrast": c, "parameter": n, "ST": st} for c in contrasts
+                          for n, st in (("a", 0.6), ("b", 0.1))])  # fmt: skip
+    p_best = pd.DataFrame(columns=["regime", "uncertainty", "program", "p_best"])
+    variance = pd.DataFrame(columns=["regime", "contrast", "share_parameters"])
+    tables = {"regret": regret, "p_best": p_best, "variance": variance, "morris": morris, "sobol": sobol}
+    lead = robustness.leaders(tables).set_index("regime")
+    assert list(lead.index) == ["sustain", "decay", "revert"]
+    assert lead.loc["sustain", ["leader", "runner_up"]].tolist() == ["P1", "P3"]
+    assert lead.loc["revert", ["leader", "runner_up"]].tolist() == ["P3", "P1"]  # expected score: P3 2, P1 1.5
+    assert lead.loc["decay", ["leader", "runner_up"]].tolist() == ["P2", "P3"]
+    assert lead.loc["sustain", ["decisive", "decisive_by"]].tolist() == ["a", "Sobol total index"]
+    assert lead.loc["decay", ["decisive", "decisive_by"]].tolist() == ["b", "Morris mu*"]
+    with language("zh"):
+        assert robustness.index_name("Sobol total index") == "Sobol 总效应指数"
+
+
 def test_every_assumption_is_sampled_and_fitted_ones_are_not():
     config = robustness.load_config()
     names = robustness.assumptions(config)

@@ -48,6 +48,12 @@ CONTRASTS = (("P1", "P2"), ("P1", "P3"), ("P2", "P3"))
 PARTS = ("nominal", "propagation", "screening", "sobol")
 
 
+REGIMES = ("sustain", "decay", "revert")  # the order every table and first screen uses (the default regime first)
+
+# The sensitivity index that named a decisive assumption, in each report language.
+INDEX_NAMES_ZH = {"Sobol total index": "Sobol 总效应指数", "Morris mu*": "Morris μ*"}
+
+
 @dataclass(frozen=True)
 class Config:
     """The robustness analysis's sizes and choices (experiments/robustness.yaml)."""
@@ -55,7 +61,7 @@ class Config:
     name: str = "robustness"
     seed: int = 20240301
     n_communities: int = 100
-    regimes: tuple[str, ...] = ("sustain", "decay", "revert")
+    regimes: tuple[str, ...] = REGIMES
     exclude: tuple[str, ...] = ("n_communities", "months", "constant_recruits_per_month")
     parameters: tuple[str, ...] | None = None  # None: every assumption parameter
     samples: int = 128
@@ -63,7 +69,7 @@ class Config:
     nominal_seeds: int = 32
     trajectories: int = 6
     levels: int = 4
-    screening_regimes: tuple[str, ...] = ("sustain", "decay", "revert")
+    screening_regimes: tuple[str, ...] = REGIMES
     sobol_top: int = 10
     sobol_samples: int = 256
     sobol_regimes: tuple[str, ...] = ("sustain",)
@@ -173,7 +179,7 @@ def fitted_source() -> str:
     from sim.lang import t
 
     if posterior() is not None:
-        return t("posterior draws (data/posterior.parquet)", "取后验抽样(data/posterior.parquet)")
+        return t("drawn from the calibration posterior (data/posterior.parquet)", "取自校准后验抽样(data/posterior.parquet)")
     return t("held at their fit (data/calibrated.yaml)", "固定在拟合值(data/calibrated.yaml)")
 
 
@@ -279,7 +285,8 @@ class Results:
     specs: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     failed: dict[str, dict[str, str]]
-    seconds: dict[str, float]
+    seconds: dict[str, float]  # this session's time per part (runs resumed from an earlier session not included)
+    resumed: dict[str, int] = field(default_factory=dict)  # runs per part found already done in the store
 
 
 def store_root(root: Path | str) -> Path:
@@ -319,7 +326,7 @@ def run(config: Config, workers: int | None = None, root: Path | str = "results"
 
     root = store_root(root)
     chosen = specs(config)
-    tables, failed, seconds = {}, {}, {}
+    tables, failed, seconds, resumed = {}, {}, {}, {}
     for part in PARTS:
         if part == "sobol":
             top = top_parameters(config, tables["screening"], chosen["screening"], failed["screening"])
@@ -330,7 +337,8 @@ def run(config: Config, workers: int | None = None, root: Path | str = "results"
         report = run_experiment(spec, workers=workers, out=store, resume=store.exists(), quiet=quiet, **executor)
         log(f"{part}: {report}")
         tables[part], failed[part], seconds[part] = load_results(report.store), dict(report.failed), report.elapsed
-    return Results(config, chosen, tables, failed, seconds)
+        resumed[part] = report.already_done
+    return Results(config, chosen, tables, failed, seconds, resumed)
 
 
 # --- contrasts and scores ---------------------------------------------------------------------
@@ -709,11 +717,22 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                      "p_best_seeds_only": p.get((regime, "seeds only", leader), np.nan),
                      "decisive": found[0] if found else None, "decisive_by": found[1] if found else None,
                      "share_from_assumptions": share, "minimax_regret": block["minimax_regret_choice"].iloc[0]})  # fmt: skip
-    return pd.DataFrame(rows)
+    order = {regime: i for i, regime in enumerate(REGIMES)}
+    return pd.DataFrame(rows).sort_values("regime", key=lambda r: r.map(order), kind="stable", ignore_index=True)
 
 
-def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, seconds: float) -> str:
-    """The robustness report's opening: the answer per regime once every assumption is uncertain (report language)."""
+def index_name(name: str) -> str:
+    """'Sobol total index' / 'Sobol 总效应指数': the index that named a decisive assumption, in the report language."""
+    from sim.lang import t
+
+    return t(name, INDEX_NAMES_ZH.get(name, name))
+
+
+def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, seconds: float, resumed: int = 0) -> str:
+    """The robustness report's opening: the answer per regime once every assumption is uncertain (report language).
+
+    `seconds` is this session's time; `resumed` runs were found done in the store and are not in it.
+    """
     from sim import lang
     from sim.lang import t
 
@@ -746,7 +765,7 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
         "|---|---|---|---|---|---|---|",
     ]
     for r in lead.itertuples():
-        decisive_text = f"`{r.decisive}` ({r.decisive_by})" if r.decisive else "–"
+        decisive_text = f"`{r.decisive}` ({index_name(r.decisive_by)})" if r.decisive else "–"
         lines.append(
             f"| **{lang.regime(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
             f"{r.p_best_seeds_only:.0%} | {r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text} | "
@@ -763,17 +782,22 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
           "- 在抽样假设的任何区域,都没有另一项工程足够频繁地胜过领先者而形成一个盒。")
     ]  # fmt: skip
     assumptions = int((tables["parameters"]["role"] == "assumption").sum())
+    timing = t(f"{runs:,} runs in {seconds / 60:.0f} min", f"{runs:,}次运行,用时{seconds / 60:.0f}分钟")
+    if resumed:
+        timing = t(f"{runs:,} runs, {resumed:,} of them resumed from an earlier session; the other {runs - resumed:,} in "
+                   f"{seconds / 60:.0f} min", f"{runs:,}次运行,其中{resumed:,}次沿用此前的运行结果;其余{runs - resumed:,}次"
+                   f"用时{seconds / 60:.0f}分钟")  # fmt: skip
     lines += [
         "",
         t(
             f"*What this covers:* {assumptions} assumption parameters, each uniform "
             f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not "
             "cover the article's figures themselves (they set the state and the calibration targets) or the model's structure. "
-            f"{runs:,} runs in {seconds / 60:.0f} min. **Every input is one policy article's figure that cannot be "
+            f"{timing}. **Every input is one policy article's figure that cannot be "
             "verified**: scenario exploration, not a forecast.",
             f"*涵盖范围:* {assumptions}个假设参数,各自在合理范围内均匀联合抽样;拟合参数 {fitted_source()};运行间随机性。"
             "不包括文章数据本身(它们决定初始状态和校准目标)以及模型结构。"
-            f"{runs:,}次运行,用时{seconds / 60:.0f}分钟。**所有输入都来自一篇无法核实的政策文章**:是情景探索,而非预测。",
+            f"{timing}。**所有输入都来自一篇无法核实的政策文章**:是情景探索,而非预测。",
         ),
     ]
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import decision, lang
+from sim import decision, lang, robustness
 from sim.batch.spec import ExperimentSpec
 from sim.columns import FAMILIES, FAMILY_LABELS, decision_outcomes
 from sim.decision import GROUP, Settings
@@ -304,8 +304,9 @@ def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
              "采用相同指标):"), ""]  # fmt: skip
     for r in robust.itertuples():
         if isinstance(r.decisive, str):
-            decisive = t(f"; the assumption that most changes it: `{r.decisive}` ({r.decisive_by})",
-                         f";最能改变结论的假设:`{r.decisive}`({r.decisive_by})")  # fmt: skip
+            by = robustness.index_name(r.decisive_by)
+            decisive = t(f"; the assumption that most changes it: `{r.decisive}` ({by})",
+                         f";最能改变结论的假设:`{r.decisive}`({by})")  # fmt: skip
         else:
             decisive = ""
         out.append(t(
