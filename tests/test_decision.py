@@ -165,3 +165,26 @@ def test_run_costs_count_units_paid_in_the_window_by_hand():
     assert q["P2:digital_training_intensity:window:cadre_year"] == pytest.approx(10.0)
     assert q["P2:training_budget_central_west:window:central_west_cadre_year"] == pytest.approx(6.0)
     assert q["P2:digital_training_intensity:maintenance:community_year"] == 0.0  # revert: nothing after the window
+
+
+def test_the_answers_sensitivity_finds_a_leader_that_rests_on_one_family():
+    """The report's 'what the answer depends on': program A leads only through a large governance score; leaving
+    governance out (or counting one other family alone) makes B the leader, and the report's sensitivity says so."""
+    from sim.report.answer import _sensitivity
+
+    first = {family: members[0] for family, members in by_family().items()}
+    standardised = {"A": {"pipeline": 0.1, "capability": 0.1, "governance": 4.0, "participation": 0.1},
+                    "B": {"pipeline": 0.5, "capability": 0.5, "governance": 0.0, "participation": 0.5}}  # fmt: skip
+    effects = pd.DataFrame(
+        [
+            {"scenario": program, "design_point": 0, "replicate": r, "outcome": first[family],
+             "discounted": value * column(first[family]).score_scale * column(first[family]).direction}
+            for program, values in standardised.items() for family, value in values.items() for r in range(2)
+        ]
+    )  # fmt: skip
+    s = Settings(discount_rate=0.05, discount_range=(0.05, 0.05))  # no other discount rate: the table is not needed
+    sens = _sensitivity(None, "baseline", list(first.values()), effects, ["A", "B"], s, {0: "sustain"})
+    leader = dict(zip(sens["variant"], sens["leader"], strict=True))
+    assert leader["as reported"] == "A" and leader["governance only"] == "A"
+    assert leader["without governance"] == "B" and leader["pipeline only"] == "B"
+    assert leader["without pipeline"] == "A"  # leaving out a family B wins on does not help B

@@ -117,7 +117,8 @@ def test_regret_and_the_robust_choices_by_hand():
 
 def test_leaders_name_the_decisive_assumption_by_sobol_first_in_the_reports_regime_order():
     """Per regime the leader and runner-up come from the expected scores; Sobol's total index names the decisive
-    assumption where the regime had a Sobol analysis, Morris mu* elsewhere; rows follow sustain, decay, revert."""
+    assumption where the regime had a Sobol analysis, Morris mu* elsewhere; overlapping intervals say 'not separated';
+    Morris mu gives the direction as leader minus runner-up; rows follow sustain, decay, revert."""
     from sim.lang import language
 
     scores = pd.DataFrame(
@@ -131,11 +132,11 @@ def test_leaders_name_the_decisive_assumption_by_sobol_first_in_the_reports_regi
     regret = pd.concat([robustness.regret_table(block).assign(regime=r) for r, block in scores.groupby("regime")])
     contrasts = [f"{a}-{b}" for a, b in robustness.CONTRASTS]
     morris = pd.DataFrame(
-        [{"regime": r, "contrast": c, "parameter": name, "mu_star": mu} for r in robustness.REGIMES for c in contrasts
-         for name, mu in (("a", 1.0), ("b", 2.0))]
+        [{"regime": r, "contrast": c, "parameter": name, "mu_star": abs(mu), "mu": mu, "mu_star_conf": 0.1}
+         for r in robustness.REGIMES for c in contrasts for name, mu in (("a", 1.0), ("b", -2.0))]
     )  # fmt: skip
-    sobol = pd.DataFrame([{"regime": "sustain", "contrast": c, "parameter": n, "ST": st} for c in contrasts
-                          for n, st in (("a", 0.6), ("b", 0.1))])  # fmt: skip
+    sobol = pd.DataFrame([{"regime": "sustain", "contrast": c, "parameter": n, "ST": st, "ST_conf": conf} for c in contrasts
+                          for n, st, conf in (("a", 0.6, 0.3), ("b", 0.1, 0.25))])  # fmt: skip
     p_best = pd.DataFrame(columns=["regime", "uncertainty", "program", "p_best"])
     variance = pd.DataFrame(columns=["regime", "contrast", "share_parameters"])
     tables = {"regret": regret, "p_best": p_best, "variance": variance, "morris": morris, "sobol": sobol}
@@ -144,8 +145,15 @@ def test_leaders_name_the_decisive_assumption_by_sobol_first_in_the_reports_regi
     assert lead.loc["sustain", ["leader", "runner_up"]].tolist() == ["P1", "P3"]
     assert lead.loc["revert", ["leader", "runner_up"]].tolist() == ["P3", "P1"]  # expected score: P3 2, P1 1.5
     assert lead.loc["decay", ["leader", "runner_up"]].tolist() == ["P2", "P3"]
-    assert lead.loc["sustain", ["decisive", "decisive_by"]].tolist() == ["a", "Sobol total index"]
-    assert lead.loc["decay", ["decisive", "decisive_by"]].tolist() == ["b", "Morris mu*"]
+    assert lead.loc["sustain", ["decisive", "decisive_by", "decisive_tied"]].tolist() == ["a", "Sobol total index", "b"]
+    assert lead.loc["decay", ["decisive", "decisive_by", "decisive_tied"]].tolist() == ["b", "Morris mu*", None]
+    # Morris mu of a is +1 on P1-P3 (sustain: P1 leads P3), of b -2 on P2-P3 (decay: P2 leads P3) and on P1-P3
+    # (revert: P3 leads P1, so the sign turns).
+    assert lead["decisive_direction"].to_dict() == {"sustain": 1, "decay": -1, "revert": 1}
+    row = next(lead.reset_index().itertuples())
+    assert robustness.decisive_text(row) == (
+        "`a` (Sobol total index; not separated from `b`); a higher value widens P1's lead over P3"
+    )
     with language("zh"):
         assert robustness.index_name("Sobol total index") == "Sobol 总效应指数"
 

@@ -370,7 +370,7 @@ def calibrate(
 @friendly
 def robustness(
     config: Annotated[Path, typer.Option(help="Robustness configuration.")] = Path("experiments/robustness.yaml"),
-    scale: Annotated[str, typer.Option(help="default, or a smaller scale from the configuration (small, tiny).")] = "default",
+    scale: Annotated[str, typer.Option(help="default, or a scale from the configuration (large, small, tiny).")] = "default",
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
     dask_local: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N workers.")] = None,

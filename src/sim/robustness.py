@@ -295,10 +295,13 @@ def store_root(root: Path | str) -> Path:
 
 
 def model_fingerprint() -> str:
-    """A hash of everything a run's numbers depend on: the simulator's code (not its report code) and data/.
+    """A hash of everything a run's numbers depend on: the simulator's code and data/.
 
-    A commit that changes only reports, docs or tests keeps the fingerprint, so a long analysis
-    can be resumed across it; any change to the model or its data starts afresh.
+    Left out: the report code, figures, report languages and this module, whose analysis reads
+    the runs but does not make them (the designs it builds are guarded by the batch store, which
+    refuses to resume a changed spec). So a change to the analysis, reports, docs or tests keeps
+    the fingerprint and a long analysis can be resumed across it; any change to the model or its
+    data starts afresh.
     """
     import hashlib
 
@@ -306,7 +309,8 @@ def model_fingerprint() -> str:
     from sim.resources import folder
 
     code = Path(sim.__file__).resolve().parent
-    files = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name != "figures.py"]
+    analysis_only = {"figures.py", "lang.py", "fonts.py", "robustness.py"}
+    files = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name not in analysis_only]
     files += sorted(p for p in folder("data").rglob("*") if p.is_file() and p.suffix != ".pyc")
     digest = hashlib.sha256()
     for path in files:
@@ -657,26 +661,71 @@ def parameter_table(config: Config, names: Sequence[str]) -> pd.DataFrame:
     rows = [{"parameter": n, "role": "assumption", "distribution": "uniform" if catalogue()[n].type == "float"
              else "uniform, rounded to a whole number", "low": catalogue()[n].range[0], "high": catalogue()[n].range[1],
              "source": catalogue()[n].source} for n in names]  # fmt: skip
+    from sim.lang import t
+
+    draws = posterior()
+    kind = fitted_source() + (t("; low, high: the draws' 95% range", ";低、高:抽样的95%区间") if draws is not None else "")
     for n, value in calibrated_values().items():
-        rows.append({"parameter": n, "role": "fitted", "distribution": fitted_source(), "low": value, "high": value,
+        low, high = (value, value) if draws is None or n not in draws else draws[n].quantile([0.025, 0.975]).tolist()
+        rows.append({"parameter": n, "role": "fitted", "distribution": kind, "low": low, "high": high,
                      "source": catalogue()[n].source})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def decisive(tables: Mapping[str, pd.DataFrame], regime: str, leader: str, runner_up: str) -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class Decisive:
+    """The assumption that most changes a leader-vs-runner-up contrast, and how sure that ranking is."""
+
+    parameter: str
+    index: str  # 'Sobol total index' or 'Morris mu*'
+    tied_with: str | None  # the next parameter when the two indices' 95% intervals overlap (not separated)
+    direction: int  # sign of the Morris mean effect on leader minus runner-up: -1 a higher value narrows the lead
+
+
+def decisive(tables: Mapping[str, pd.DataFrame], regime: str, leader: str, runner_up: str) -> Decisive | None:
     """The assumption that most changes the leader-vs-runner-up contrast in `regime`, and by which index.
 
-    Sobol's total index where the regime had a Sobol analysis, else Morris mu*.
+    Sobol's total index where the regime had a Sobol analysis, else Morris mu*; the direction from
+    Morris mu (signed), turned to read as leader minus runner-up.
     """
-    pair = f"{leader}-{runner_up}" if f"{leader}-{runner_up}" in {f"{a}-{b}" for a, b in CONTRASTS} else f"{runner_up}-{leader}"
-    for name, column in (("sobol", "ST"), ("morris", "mu_star")):
+    pairs = {f"{a}-{b}" for a, b in CONTRASTS}
+    pair, sign = (f"{leader}-{runner_up}", 1) if f"{leader}-{runner_up}" in pairs else (f"{runner_up}-{leader}", -1)
+    for name, column, conf in (("sobol", "ST", "ST_conf"), ("morris", "mu_star", "mu_star_conf")):
         frame = tables.get(name)
         if frame is None or frame.empty:
             continue
-        rows = frame[(frame["regime"] == regime) & (frame["contrast"] == pair)]
-        if not rows.empty:
-            return str(rows.loc[rows[column].idxmax(), "parameter"]), "Sobol total index" if name == "sobol" else "Morris mu*"
+        rows = frame[(frame["regime"] == regime) & (frame["contrast"] == pair)].sort_values(column, ascending=False)
+        if rows.empty:
+            continue
+        top = rows.iloc[0]
+        tied = None
+        if len(rows) > 1 and top[column] - top[conf] <= rows.iloc[1][column] + rows.iloc[1][conf]:
+            tied = str(rows.iloc[1]["parameter"])
+        morris = tables.get("morris")
+        direction = 0
+        if morris is not None and not morris.empty:
+            mu = morris[(morris["regime"] == regime) & (morris["contrast"] == pair) & (morris["parameter"] == top["parameter"])]
+            direction = int(np.sign(mu["mu"].iloc[0])) * sign if not mu.empty else 0
+        return Decisive(str(top["parameter"]), "Sobol total index" if name == "sobol" else "Morris mu*", tied, direction)
     return None
+
+
+def decisive_text(row: Any) -> str:
+    """'`rotation_coverage` (Sobol total index; not separated from `posts_per_cadre`); a higher value narrows P1's lead
+    over P3': a leaders() row's decisive assumption in the report language."""
+    from sim.lang import t
+
+    if not isinstance(row.decisive, str):
+        return "–"
+    by = index_name(row.decisive_by)
+    tied = getattr(row, "decisive_tied", None)  # absent from a leaders.csv written before these columns
+    direction = getattr(row, "decisive_direction", 0)
+    direction = int(direction) if direction == direction else 0  # NaN: unknown
+    how = t(f"; not separated from `{tied}`", f";与 `{tied}` 无法区分") if isinstance(tied, str) else ""
+    lead = t(f"{row.leader}'s lead over {row.runner_up}", f"{row.leader} 对 {row.runner_up} 的领先幅度")
+    moves = {1: t(f"a higher value widens {lead}", f"取值越高,{lead}越大"),
+             -1: t(f"a higher value narrows {lead}", f"取值越高,{lead}越小")}.get(direction, "")  # fmt: skip
+    return f"`{row.decisive}` ({by}{how})" + (t(f"; {moves}", f";{moves}") if moves else "")
 
 
 def summary_text(tables: Mapping[str, pd.DataFrame]) -> str:
@@ -715,7 +764,9 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         rows.append({"regime": regime, "leader": leader, "runner_up": runner,
                      "p_best_assumptions": p.get((regime, "parameters and seeds", leader), np.nan),
                      "p_best_seeds_only": p.get((regime, "seeds only", leader), np.nan),
-                     "decisive": found[0] if found else None, "decisive_by": found[1] if found else None,
+                     "decisive": found.parameter if found else None, "decisive_by": found.index if found else None,
+                     "decisive_tied": found.tied_with if found else None,
+                     "decisive_direction": found.direction if found else 0,
                      "share_from_assumptions": share, "minimax_regret": block["minimax_regret_choice"].iloc[0]})  # fmt: skip
     order = {regime: i for i, regime in enumerate(REGIMES)}
     return pd.DataFrame(rows).sort_values("regime", key=lambda r: r.map(order), kind="stable", ignore_index=True)
@@ -765,10 +816,9 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
         "|---|---|---|---|---|---|---|",
     ]
     for r in lead.itertuples():
-        decisive_text = f"`{r.decisive}` ({index_name(r.decisive_by)})" if r.decisive else "–"
         lines.append(
             f"| **{lang.regime(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
-            f"{r.p_best_seeds_only:.0%} | {r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text} | "
+            f"{r.p_best_seeds_only:.0%} | {r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text(r)} | "
             f"{r.share_from_assumptions:.0%} |"
         )
     flips = tables["prim"].get("sentence", pd.Series(dtype=str)).dropna()
@@ -783,7 +833,10 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
     ]  # fmt: skip
     assumptions = int((tables["parameters"]["role"] == "assumption").sum())
     timing = t(f"{runs:,} runs in {seconds / 60:.0f} min", f"{runs:,}次运行,用时{seconds / 60:.0f}分钟")
-    if resumed:
+    if resumed >= runs:
+        timing = t(f"{runs:,} runs, all read from the analysis's store, made by an earlier session",
+                   f"{runs:,}次运行,全部读自此前会话生成的分析存储")  # fmt: skip
+    elif resumed:
         timing = t(f"{runs:,} runs, {resumed:,} of them resumed from an earlier session; the other {runs - resumed:,} in "
                    f"{seconds / 60:.0f} min", f"{runs:,}次运行,其中{resumed:,}次沿用此前的运行结果;其余{runs - resumed:,}次"
                    f"用时{seconds / 60:.0f}分钟")  # fmt: skip

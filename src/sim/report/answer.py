@@ -154,11 +154,15 @@ def _leader(effects: pd.DataFrame, alone: Sequence[str], s: Settings) -> pd.Seri
 
 
 def _sensitivity(table, baseline, outcomes, effects, alone: Sequence[str], s: Settings, regime) -> pd.DataFrame:
-    """The leader (highest mean overall score) with each family alone and at the ends of the discount-rate range."""
+    """The leader (highest mean overall score) with each family alone, each family left out, and at the ends of the
+    discount-rate range."""
     variants: dict[str, tuple[Settings, pd.DataFrame]] = {"as reported": (s, effects)}
     for family in FAMILIES:
         weights = {f: float(f == family) for f in FAMILIES}
         variants[f"{FAMILY_LABELS[family][0].lower()} only"] = (replace(s, family_weights=weights), effects)
+    for family in FAMILIES:
+        weights = {f: float(f != family) * s.family_weights[f] for f in FAMILIES}
+        variants[f"without {FAMILY_LABELS[family][0].lower()}"] = (replace(s, family_weights=weights), effects)
     for rate in s.discount_range:
         if rate != s.discount_rate:
             other = replace(s, discount_rate=rate)
@@ -241,6 +245,8 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
     `robust` is the robustness report's `leaders` table (reports/robustness/leaders.csv), if there is one.
     In the report language (`sim.lang`).
     """
+    from sim.report.tables import communities, national, national_unit
+
     s = a.settings
     first, last = _year(s.start_month), _year(s.end_month)
     period = t(f"January {first} to December {last}", f"{first}年1月至{last}年12月")
@@ -258,11 +264,12 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         ),
         "",
         t(
-            "| after a program's window (persistence) | fund | P(best) | lead over runner-up, 95% CI | "
-            f"its discounted cost per community, {first}–{last} | nationally "
-            f"({s.national_communities:,} communities) | value for money: efficient path, yuan per community per score point |",
-            f"| 实施期结束后(持续性) | 应资助 | P(最优) | 领先第二名的幅度,95%置信区间 | 每社区贴现成本,{first}–{last} | "
-            f"全国({s.national_communities:,}个社区) | 性价比:有效路径,每社区每得分点所需元 |",
+            "| after a program's window (persistence) | fund (highest overall score) | P(best) | lead over runner-up, 95% CI | "
+            f"its discounted cost per community, {first}–{last} (95% price range) | nationally "
+            f"({communities(s.national_communities)}) | value for money: efficient path, yuan per community per score point |",
+            f"| 实施期结束后(持续性) | 应资助(总体得分最高) | P(最优) | 领先次优工程的幅度,95%置信区间 | "
+            f"每社区贴现成本,{first}–{last}(95%价格区间) | "
+            f"全国({communities(s.national_communities)}) | 成本效果:有效路径,每社区每得分点所需元 |",
         ),
         "|---|---|---|---|---|---|---|",
     ]
@@ -271,12 +278,13 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         lead = a.leads[a.leads[GROUP] == point].iloc[0]
         share = a.p_best[a.p_best[GROUP] == point].iloc[0][lead["best"]]
         cost = a.costs[(a.costs[GROUP] == point) & (a.costs["scenario"] == lead["best"])].iloc[0]
-        over = t(f"over {a.code[lead['runner_up']]}", f"领先 {a.code[lead['runner_up']]}")
+        ci = f"[{signed(lead['ci_low'])}, {signed(lead['ci_high'])}]"
+        runner_up = a.code[lead["runner_up"]]
+        lead_text = t(f"{signed(lead['lead'])} over {runner_up} {ci}", f"领先 {runner_up} {signed(lead['lead'])} {ci}")
         lines.append(
-            f"| **{lang.regime(regime)}** | **{label(a.code[lead['best']])}** | {_share(share)} | "
-            f"{signed(lead['lead'])} {over} [{signed(lead['ci_low'])}, {signed(lead['ci_high'])}] | "
+            f"| **{lang.regime(regime)}** | **{label(a.code[lead['best']])}** | {_share(share, a.replicates)} | {lead_text} | "
             f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
-            f"{cost['national_expected'] / 1e9:,.1f} {t('billion yuan', '十亿元')} | {_path(a, point)} |"
+            f"{national(cost['national_expected'])} {national_unit()} | {_path(a, point)} |"
         )
     lines += ["", _value_text(a), "", *_robust_text(a, robust), *_depends(a), "", _intervals_text(a, robust is not None)]
     return "\n".join(lines)
@@ -300,15 +308,12 @@ def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
                   "*所有假设均不确定时:* 尚未计算(`make report-robustness`)。"), ""]  # fmt: skip
     out = [t("**With every assumption uncertain** ([robustness report](../robustness/index.html): every assumption "
              "parameter sampled over its plausible range, on the same metric):",
-             "**所有假设均不确定时**([稳健性报告](../robustness/index.html):每个假设参数在其合理范围内抽样,"
+             "**所有假设均不确定时**([稳健性报告(英文)](../robustness/index.html):每个假设参数在其合理范围内抽样,"
              "采用相同指标):"), ""]  # fmt: skip
     for r in robust.itertuples():
+        decisive = ""
         if isinstance(r.decisive, str):
-            by = robustness.index_name(r.decisive_by)
-            decisive = t(f"; the assumption that most changes it: `{r.decisive}` ({by})",
-                         f";最能改变结论的假设:`{r.decisive}`({by})")  # fmt: skip
-        else:
-            decisive = ""
+            decisive = t("; the assumption that most changes it: ", ";最能改变结论的假设:") + robustness.decisive_text(r)
         out.append(t(
             f"- *{r.regime}:* {r.leader} is best in {r.p_best_assumptions:.0%} of sampled futures (seeds only: "
             f"{r.p_best_seeds_only:.0%}); robust (minimax-regret) choice {r.minimax_regret}{decisive}.",
@@ -340,9 +345,9 @@ def _value_text(a: Analysis) -> str:
         "along the path as one score point is worth to you; a program off the path costs more for what it gives. "
         f"*If programs can be combined,* the efficient path over all eight packages is {combined} "
         "([Value for money](#Value-for-money)).",
-        "*性价比:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区贴现成本(元)。"
+        "*成本效果:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区贴现成本(元)。"
         "沿路径走到您认为1分所值之处即可;不在路径上的工程花费更多而所得更少。"
-        f"*若工程可以组合,* 全部八种组合的有效路径为 {combined}([性价比](#性价比))。",
+        f"*若工程可以组合,* 全部八种组合的有效路径为 {combined}([成本效果](#成本效果))。",
     )
 
 
@@ -350,8 +355,9 @@ def _year(month: int) -> int:
     return 2023 + (5 + month) // 12
 
 
-def _share(p: float) -> str:
-    return f"{p:.0%}"
+def _share(p: float, n: int) -> str:
+    """'100% (30 of 30)': a share of paired replicates, with the count (30 of 30 is not certainty)."""
+    return t(f"{p:.0%} ({round(p * n)} of {n})", f"{p:.0%}({n}次中{round(p * n)}次)")
 
 
 def _weights_text(s: Settings) -> str:
@@ -392,8 +398,11 @@ def _depends(a: Analysis) -> list[str]:
             parts.append(t(f"if the evaluation ended in December {listed}", f"若评估截至 {listed} 年12月"))
         for variant, lead in zip(sens["variant"], sens["leader"], strict=True):
             if variant.endswith(" only"):
-                parts.append(t(f"if {variant.replace(' only', '')} alone counted ({a.code[lead]})",
-                               f"若只计{variant_text(variant).removeprefix('仅')}({a.code[lead]})"))  # fmt: skip
+                parts.append(t(f"if only the {variant.replace(' only', '')} family counted ({a.code[lead]} would)",
+                               f"若只计{variant_text(variant).removeprefix('仅')}类结果(则 {a.code[lead]} 领先)"))  # fmt: skip
+            elif variant.startswith("without "):
+                parts.append(t(f"if the {variant.removeprefix('without ')} family were left out ({a.code[lead]} would)",
+                               f"若不计{variant_text(variant).removeprefix('不计')}类结果(则 {a.code[lead]} 领先)"))  # fmt: skip
             else:
                 parts.append(t(f"at {variant} ({a.code[lead]})", f"在{variant_text(variant)}下({a.code[lead]})"))
         name = lang.regime(regime)
@@ -403,10 +412,48 @@ def _depends(a: Analysis) -> list[str]:
         else:
             out.append(t(
                 f"- *Under {regime}:* {names[regime]} leads whatever year-end from 2024 ends the evaluation, "
-                "with any one outcome family alone and across the discount-rate range.",
-                f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计任何一类结果、或在整个贴现率范围内,{names[regime]} 均领先。",
+                "with any one outcome family alone or left out and across the discount-rate range.",
+                f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计或不计任何一类结果、或在整个贴现率范围内,"
+                f"{names[regime]} 均领先。",
             ))  # fmt: skip
-    return out
+    return [*out, *_beyond_article(a, leaders), _windows_text(a)]
+
+
+def _windows_text(a: Analysis) -> str:
+    """The programs' windows open in different years, so the fixed evaluation period gives each a different time after it."""
+    s = a.settings
+    last = _year(s.end_month)
+    windows = {p.id: (p.start, p.end) for name in a.programs for p in a.spec.scenarios[name].programs}
+    english = ", ".join(f"{pid} {start}–{end} ({last - end} years after)" for pid, (start, end) in sorted(windows.items()))
+    chinese = "、".join(f"{pid} {start}–{end}(其后 {last - end} 年)" for pid, (start, end) in sorted(windows.items()))
+    return t(
+        f"- *Timing:* the evaluation ends in December {last} for every program, but their windows differ — {english} — "
+        f"so a later program has fewer years of effect inside the period; a horizon beyond {last} was not simulated.",
+        f"- *时间安排:* 每项工程的评估都截至{last}年12月,但实施期不同——{chinese}——实施较晚的工程在评估期内起作用的年数较少;"
+        f"{last}年以后的情形未作模拟。",
+    )
+
+
+def _beyond_article(a: Analysis, leaders: Mapping[str, str]) -> list[str]:
+    """Where the leader's family score exceeds 1: the model gives it more than the article reports for that family."""
+    rows = a.summary[a.summary["score"].isin(FAMILIES)]
+    found: dict[str, list[str]] = {}
+    for regime in a.regimes:
+        mine = rows[(rows["regime"] == regime) & (rows["condition"] == a.code[leaders[regime]])]
+        for r in mine[mine["mean"] > 1].itertuples():
+            found.setdefault(r.score, []).append(f"{r.mean:.2f} ({lang.regime(regime)})")
+    if not found:
+        return []
+    leader = a.code[leaders[a.regimes[0]]]
+    english = "; ".join(f"{FAMILY_LABELS[f][0].lower()} {', '.join(v)}" for f, v in found.items())
+    chinese = ";".join(f"{FAMILY_LABELS[f][1]} {'、'.join(v)}" for f, v in found.items())
+    return [t(
+        f"- *Beyond the article's own figures:* {leader}'s family score exceeds 1 — the model gives it more improvement "
+        f"than the article reports for those outcomes — in {english}. Where the answer leans on such a family, it leans "
+        "on the model's mechanisms rather than on a figure the article states.",
+        f"- *超出文章自身数据:* {leader} 的以下类别得分超过 1——模型给出的改善大于文章对这些结果报告的幅度:{chinese}。"
+        "结论若依赖这类结果,依赖的是模型机制,而非文章给出的数字。",
+    )]  # fmt: skip
 
 
 def _intervals_text(a: Analysis, robust: bool = False) -> str:

@@ -119,6 +119,8 @@ def variant_text(variant: str) -> str:
     for english, chinese in FAMILY_LABELS.values():
         if variant == f"{english.lower()} only":
             return f"仅{chinese}"
+        if variant == f"without {english.lower()}":
+            return f"不计{chinese}"
     if variant.startswith("a ") and variant.endswith(" discount rate"):
         return f"贴现率{variant[2:-14]}"
     return variant
@@ -151,6 +153,20 @@ def cost_line_table(a: Analysis) -> pd.DataFrame:
     return out.set_index([t("program", "工程"), t("lever", "政策杠杆")])
 
 
+def national(value: float) -> str:
+    """A national amount of yuan in the report's unit: billions in English ('45.2'), 亿 (1e8) in Chinese ('452')."""
+    return t(f"{value / 1e9:,.1f}", f"{value / 1e8:,.0f}")
+
+
+def national_unit() -> str:
+    return t("billion yuan", "亿元")
+
+
+def communities(n: int) -> str:
+    """'110,000 communities' / '11万个社区'."""
+    return t(f"{n:,} communities", f"{n / 1e4:g}万个社区")
+
+
 def cost_totals(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
     """Discounted cost per community (expected, 95% price range) and nationally, per regime and condition."""
     s = a.settings
@@ -160,12 +176,13 @@ def cost_totals(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
             row = a.costs[(a.costs["regime"] == regime) & (a.costs["condition"] == condition)].iloc[0]
             rows[(lang.regime(regime), label(condition))] = [
                 f"{number(row['expected'], 0)} ({number(row['low'], 0)}–{number(row['high'], 0)})",
-                f"{row['national_expected'] / 1e9:,.1f} ({row['national_low'] / 1e9:,.1f}–{row['national_high'] / 1e9:,.1f})",
+                f"{national(row['national_expected'])} ({national(row['national_low'])}–{national(row['national_high'])})",
             ]
     index = pd.MultiIndex.from_tuples(list(rows), names=[t("persistence", "持续性"), t("condition", "方案")])
     columns = [
         t("yuan per community (95% price range)", "元/社区(95%价格区间)"),
-        t(f"billion yuan for {s.national_communities:,} communities", f"{s.national_communities:,}个社区合计(十亿元)"),
+        t(f"billion yuan for {communities(s.national_communities)}",
+          f"{communities(s.national_communities)}合计({national_unit()})"),
     ]
     return pd.DataFrame(list(rows.values()), index=index, columns=columns)
 
