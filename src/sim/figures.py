@@ -404,7 +404,8 @@ def family_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Seq
 
     Add the title, the regimes' legend and the note with `finish(fig, ..., handles=regime_handles(regimes))`.
     """
-    fig, axes = grid(len(families), len(families), size=(3.4, 0.5 * len(conditions) + 1.4), sharex=False)
+    # One x scale for every family, so that a family far above the others (and above the article's 1) is seen as such.
+    fig, axes = grid(len(families), len(families), size=(3.4, 0.5 * len(conditions) + 1.4), sharex=True)
     offsets = np.linspace(-0.22, 0.22, len(regimes))
     y = np.arange(len(conditions))[::-1]
     for ax, family in zip(axes, families, strict=True):
@@ -417,6 +418,7 @@ def family_panels(summary: pd.DataFrame, conditions: Sequence[str], regimes: Seq
                             fmt=REGIME_MARKERS.get(regime, "o"), color=c, ecolor=c, capsize=2, ms=4.5,
                             label=lang.regime(regime) if condition == conditions[0] else None)  # fmt: skip
         ax.axvline(0, color="#555555", lw=0.8)
+        ax.axvline(1, color="#999999", lw=0.8, ls=":")  # the article's reported improvement
         ax.set_yticks(y, [c if c != "baseline" else lang.status_quo() for c in conditions], fontsize=8.5)
         ax.set_ylim(-0.6, len(conditions) - 0.4)
         ax.set_title(titles.get(family, family))
