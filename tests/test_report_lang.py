@@ -92,8 +92,9 @@ def test_labels_come_from_the_bilingual_catalogue():
     assert {zh for _, zh in FAMILY_LABELS.values()} == {"人才链条", "能力", "治理效能", "参与"}
 
 
-def test_the_main_report_has_every_markdown_cell_in_chinese(tmp_path):
-    notebook = ROOT / "notebooks" / "compare_programs.ipynb"
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_report_has_every_markdown_cell_in_chinese(tmp_path, name):
+    notebook = ROOT / "notebooks" / f"{name}.ipynb"
     chinese = nbformat.read(translated(notebook, "zh", tmp_path), as_version=4)
     for cell in chinese.cells:
         if cell.cell_type == "markdown":

@@ -252,7 +252,7 @@ def translated(notebook: Path, lang: str, folder: Path) -> Path:
     """The notebook to execute: itself in English; in Chinese a copy in `folder` whose markdown cells are their `zh` text.
 
     A markdown cell without Chinese text stays in English (tests/test_report_lang.py checks that
-    the main report has every cell in Chinese).
+    every report has every cell in Chinese).
     """
     if lang != "zh":
         return notebook
