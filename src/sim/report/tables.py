@@ -225,7 +225,7 @@ def synergy_table(a: Analysis, factors: Sequence[str] = ("P1", "P2", "P3")) -> t
     cells = {(r.regime, r.term): f"{interval(r.estimate, r.ci_low, r.ci_high, 3)}, p {p_value(r.p_value)}"
              for r in tidy_frame.itertuples()}  # fmt: skip
     terms = list(dict.fromkeys(tidy_frame["term"]))
-    names = [t(f"{x} alone", f"{x} 单独") if "+" not in x else t(f"{x} synergy", f"{x} 协同").replace("+", " × ")
+    names = [t(f"{x} alone", f"{x} 单独") if "+" not in x else t(f"{x} interaction", f"{x} 交互作用").replace("+", " × ")
              for x in terms]  # fmt: skip
     display = pd.DataFrame({persistence(r): [cells[(r, x)] for x in terms] for r in a.regimes},
                            index=pd.Index(names, name=t("term (overall score)", "项(总体得分)")))  # fmt: skip
