@@ -16,9 +16,11 @@ def test_numbers_beyond_tolerance_and_changed_text_are_reported():
 
 
 def test_tiny_float_noise_timings_and_provenance_are_ignored():
-    committed = {"a": 0.1 + 0.2, "report": {"seconds": 1}, "provenance": {"git_commit": "abc"}}
-    reproduced = {"a": 0.3, "report": {"seconds": 9}, "provenance": {"git_commit": "def"}}
+    committed = {"a": 0.1 + 0.2, "report": {"seconds": 1}, "provenance": {"git_commit": "abc"},
+                 "seconds_by_part": {"sobol": 438.0}}  # fmt: skip
+    reproduced = {"a": 0.3, "report": {"seconds": 9}, "provenance": {"git_commit": "def"}, "seconds_by_part": {"sobol": 419.0}}
     assert compare("x", committed, reproduced) == []
+    assert compare("x", {"runs": 9921}, {"runs": 9920}) != []  # what the runs gave is compared
 
 
 def test_parameters_come_from_the_committed_report_without_its_folder():
