@@ -32,6 +32,8 @@ def git_commit() -> str:
 
     Order: the value a parent process recorded (COMMIT_VARIABLE), the checkout's `git
     rev-parse HEAD` (+dirty), the commit pip recorded for a `pip install git+…`, 'unknown'.
+    Changes under reports/ do not count: they are outputs, not source, so the second report of
+    `make reports` is not stamped '+dirty' by the first one's regenerated files.
     """
     handed_down = os.environ.get(COMMIT_VARIABLE)
     if handed_down:
@@ -42,7 +44,8 @@ def git_commit() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports"],
+            cwd=root, capture_output=True, text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
