@@ -139,13 +139,20 @@ class BatchProcess:
     """A `sim batch` subprocess whose progress bar (stderr) is read as it runs."""
 
     def __init__(self, args: Iterable[object], cwd: Path = ROOT) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", *map(str, args)],
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own session and process group, like a job started from a shell
-        )
+        # Ctrl-C as in a terminal's job: a shell without job control starts background commands (CI scripts,
+        # `nohup ... &`) with SIGINT ignored, and an ignored signal stays ignored in every child — which `sim batch`
+        # rightly respects. So the child starts with Python's own Ctrl-C handler whatever this process inherited.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "sim.cli", *map(str, args)],
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own session and process group, like a job started from a shell
+            )
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         self.pid = self.process.pid
         self.chunks: list[bytes] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
