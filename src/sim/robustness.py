@@ -672,6 +672,13 @@ def parameter_table(config: Config, names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def contrast_of(first: str, second: str) -> tuple[str, int]:
+    """The analysed contrast of two programs ('P1-P3') and its sign as `first` minus `second` (+1 or -1)."""
+    if (first, second) in CONTRASTS:
+        return f"{first}-{second}", 1
+    return f"{second}-{first}", -1
+
+
 @dataclass(frozen=True)
 class Decisive:
     """The assumption that most changes a leader-vs-runner-up contrast, and how sure that ranking is."""
@@ -688,8 +695,7 @@ def decisive(tables: Mapping[str, pd.DataFrame], regime: str, leader: str, runne
     Sobol's total index where the regime had a Sobol analysis, else Morris mu*; the direction from
     Morris mu (signed), turned to read as leader minus runner-up.
     """
-    pairs = {f"{a}-{b}" for a, b in CONTRASTS}
-    pair, sign = (f"{leader}-{runner_up}", 1) if f"{leader}-{runner_up}" in pairs else (f"{runner_up}-{leader}", -1)
+    pair, sign = contrast_of(leader, runner_up)
     for name, column, conf in (("sobol", "ST", "ST_conf"), ("morris", "mu_star", "mu_star_conf")):
         frame = tables.get(name)
         if frame is None or frame.empty:
@@ -759,7 +765,7 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         order = block.sort_values("expected_score", ascending=False)["program"].tolist()
         leader, runner = order[0], order[1]
         found = decisive(tables, regime, leader, runner)
-        pair = f"{leader}-{runner}" if f"{leader}-{runner}" in {f"{a}-{b}" for a, b in CONTRASTS} else f"{runner}-{leader}"
+        pair, _ = contrast_of(leader, runner)
         share = tables["variance"].set_index(["regime", "contrast"])["share_parameters"].get((regime, pair), np.nan)
         rows.append({"regime": regime, "leader": leader, "runner_up": runner,
                      "p_best_assumptions": p.get((regime, "parameters and seeds", leader), np.nan),
