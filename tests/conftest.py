@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,10 +169,18 @@ class BatchProcess:
 
     def wait_for_runs(self, runs: int, total: int, timeout: float = 180.0) -> None:
         """Until the progress bar shows at least `runs` finished runs (however slow the machine is)."""
+
+        def shown() -> int:
+            return max((int(n) for n in re.findall(rf"(\d+)/{total}", self.stderr)), default=0)
+
+        self.wait_for(lambda: shown() >= runs, f"{runs} finished runs on the progress bar", timeout)
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
+        """Until `condition()` holds while the batch is still running (however fast or slow the machine is)."""
         deadline = time.monotonic() + timeout
-        while max((int(n) for n in re.findall(rf"(\d+)/{total}", self.stderr)), default=0) < runs:
-            assert self.process.poll() is None, self.stderr
-            assert time.monotonic() < deadline, f"no {runs} runs finished in {timeout} s: {self.stderr[-500:]}"
+        while not condition():
+            assert self.process.poll() is None, f"the batch ended before {what}: {self.stderr[-500:]}"
+            assert time.monotonic() < deadline, f"no {what} in {timeout} s: {self.stderr[-500:]}"
             time.sleep(0.05)
 
     def finish(self, timeout: float = 20.0) -> tuple[int, str, float]:

@@ -88,12 +88,15 @@ def test_a_dask_cluster_without_workers_ends_the_batch(tmp_path: Path) -> None:
 def test_a_lost_dask_scheduler_ends_the_batch_with_runs_saved(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    spec = write_spec(tmp_path, replicates=400, parameters={"n_communities": 50, "months": 24})
+    # Many runs, saved in parts of 5: the scheduler is closed as soon as the first part is on disk, long before the
+    # batch could finish on any machine (CI's finished 400 such runs before its first 10-second progress line).
+    spec = write_spec(tmp_path, replicates=5000, parameters={"n_communities": 50, "months": 24})
     store = tmp_path / "store"
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
-    batch = BatchProcess(["batch", spec, "--scheduler", cluster.scheduler_address, "--out", store, "--dask-patience", "3"])
+    args = ["--scheduler", cluster.scheduler_address, "--out", store, "--dask-patience", "3", "--part-runs", "5"]
+    batch = BatchProcess(["batch", spec, *args])
     try:
-        batch.wait_for_runs(2, 400)
+        batch.wait_for(lambda: any(store.glob("part-*.parquet")), "a part file")
         cluster.close()
         code, stderr, _ = batch.finish(timeout=60)
     finally:

@@ -28,16 +28,20 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="workers w
 
 
 def start_batch(tmp_path: Path) -> tuple[BatchProcess, Path]:
-    """A batch of 2,000 tiny runs on 2 workers that writes parts only at the end, once a few runs have finished."""
+    """A batch of 20,000 tiny runs on 2 workers that writes parts only at the end, once a few runs have finished.
+
+    Plain progress lines come every 10 s, so the batch must outlast that on the fastest machine (a CI machine ran
+    about 40 such runs a second per worker): 20,000 runs take minutes there, and the signal comes at the first line.
+    """
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         yaml.safe_dump(
-            {"name": "signals", "scenarios": ["baseline"], "parameters": {"n_communities": 50, "months": 24}, "replicates": 2000}
+            {"name": "signals", "scenarios": ["baseline"], "parameters": {"n_communities": 50, "months": 24}, "replicates": 20000}
         )
     )
     store = tmp_path / "store"
     batch = BatchProcess(["batch", spec, "--out", store, "--workers", "2", "--part-runs", "100000", "--part-seconds", "1000"])
-    batch.wait_for_runs(3, 2000)  # finished, and held in memory: no part file yet
+    batch.wait_for_runs(3, 20000)  # finished, and held in memory: no part file yet
     assert not list(store.glob("part-*.parquet"))
     return batch, store
 
