@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from sim.calibration import load_config, moments, simulate_runs
 from sim.cli import app
 from sim.errors import InputError
+from sim.output import read_parquet
 from sim.parameters import catalogue
 from sim.posterior import load_posterior, posterior_provenance
 
@@ -160,4 +161,4 @@ def test_posterior_covers_known_values_and_resumes(recovery):
         # (sd about 0.019 in R1, 0.028 in R2) over the moments' slopes (about 2 and 1.9 per unit)
         # allows a 90% interval of about 60% of each prior range at best; 30 particles estimate it roughly.
         assert high - low < 0.75 * (prior_high - prior_low), (name, low, high)
-    assert math.isclose(pd.read_parquet(out)["draw"].max(), 399)
+    assert math.isclose(read_parquet(out)["draw"].max(), 399)

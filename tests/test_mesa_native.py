@@ -11,6 +11,7 @@ import pytest
 from sim import load_scenario, simulate
 from sim.errors import InputError
 from sim.model import CadreModel
+from sim.output import read_parquet
 from test_persistence import RENAMED
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -23,7 +24,7 @@ def test_keyword_model_reproduces_a_saved_run_bit_for_bit():
     while model.running:
         model.step()
     assert model.month == model.steps == 90
-    saved = pd.read_parquet(REFERENCE / "talent_foundation_seed7_n50.parquet").rename(columns=RENAMED)
+    saved = read_parquet(REFERENCE / "talent_foundation_seed7_n50.parquet").rename(columns=RENAMED)
     table = model.results()
     for column in saved.columns:  # P1 has no increment cost line, so even program_cost is unchanged
         assert table[column].equals(saved[column]), column

@@ -17,6 +17,7 @@ import pytest
 from conftest import default, program_entries, run, scenario_path
 from sim import build_model, load_scenario, simulate
 from sim.errors import InputError
+from sim.output import read_parquet
 from sim.policy import NUMERIC_LEVERS, SWITCH_LEVERS, month_index
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -57,7 +58,7 @@ def increment_cost(table: pd.DataFrame, scenario: str) -> np.ndarray:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_revert_reproduces_the_saved_outputs_bit_for_bit(scenario):
-    saved = pd.read_parquet(REFERENCE / f"{scenario}_seed7_n50.parquet").rename(columns=RENAMED)
+    saved = read_parquet(REFERENCE / f"{scenario}_seed7_n50.parquet").rename(columns=RENAMED)
     table = simulate(scenario_path(scenario), seed=7, overrides={"n_communities": 50, "persistence": "revert"})
     for column in saved.columns.drop("program_cost"):
         assert table[column].equals(saved[column]), column

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.output import read_parquet
 from sim.parameters import catalogue, default_values
 from sim.resources import data_file
 
@@ -32,7 +33,7 @@ METADATA_KEY = b"sim_provenance"
 @functools.cache
 def _load(path: str, mtime: float) -> pd.DataFrame:
     del mtime  # part of the cache key: a rewritten file is read again
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     names = [c for c in table.columns if c in catalogue()]
     if not names:
         raise InputError(f"{path}: no column names a parameter of data/parameters.yaml")

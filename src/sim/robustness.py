@@ -38,6 +38,7 @@ from sim.columns import decision_outcomes
 from sim.decision import GROUP, Settings
 from sim.errors import InputError
 from sim.files import read_yaml
+from sim.output import read_parquet
 from sim.parameters import calibrated_values, catalogue
 from sim.resources import data_file, experiment_file, folder, resolve
 
@@ -171,7 +172,7 @@ def posterior() -> pd.DataFrame | None:
     """Draws of the fitted parameters from data/posterior.parquet (one row per draw), or None."""
     if not POSTERIOR_FILE.is_file():
         return None
-    draws = pd.read_parquet(POSTERIOR_FILE)
+    draws = read_parquet(POSTERIOR_FILE)
     return draws[[c for c in draws.columns if c in catalogue()]]
 
 

@@ -181,8 +181,10 @@ def cost_totals(a: Analysis, conditions: Sequence[str]) -> pd.DataFrame:
     index = pd.MultiIndex.from_tuples(list(rows), names=[t("persistence", "持续性"), t("condition", "方案")])
     columns = [
         t("yuan per community (95% price range)", "元/社区(95%价格区间)"),
-        t(f"billion yuan for {communities(s.national_communities)}",
-          f"{communities(s.national_communities)}合计({national_unit()})"),
+        t(
+            f"billion yuan for {communities(s.national_communities)}",
+            f"{communities(s.national_communities)}合计({national_unit()})",
+        ),
     ]
     return pd.DataFrame(list(rows.values()), index=index, columns=columns)
 
