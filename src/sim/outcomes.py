@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.costs import monthly_cost
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, domain_sum, filled_posts
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, domain_sum
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -48,39 +48,45 @@ def cgcmm_levels(competence: np.ndarray, thresholds) -> np.ndarray:
     return level
 
 
-def capacities(model: CadreModel, count: np.ndarray | None = None) -> dict[str, float]:
-    """Capacity (0-1) of each post type and overall, pooled over communities.
+def capacities(model: CadreModel) -> dict[str, float]:
+    """Capacity (0-1) of each post type and overall, pooled over communities."""
+    return _capacities(model, np.array([0, model.communities.n]), _Posts(model))[0]
 
-    `count` is `filled_posts` of the model's cadres when the caller has it already.
+
+class _Posts:
+    """The cadres in post this month (of `model.rows`): which, their rows, kinds, competence and cells.
+
+    `competence` is that of all of `model.rows`, if the caller has it. `filled` counts them
+    per (community served, post type), as `state.filled_posts`.
     """
-    return _capacities(model, np.array([0, model.communities.n]), count)[0]
+
+    def __init__(self, model: CadreModel, competence: np.ndarray | None = None) -> None:
+        t, rows, n = model.cadres, model.rows, model.communities.n
+        post = t.post[rows]
+        self.mask = post != IDLE
+        self.rows = np.compress(self.mask, rows)
+        self.kind = np.compress(self.mask, post)
+        self.competence = t.competence_of(self.rows) if competence is None else np.compress(self.mask, competence, axis=0)
+        self.cell = t.serving[self.rows] * N_POST_TYPES + self.kind
+        self.filled = np.bincount(self.cell, minlength=N_POST_TYPES * n).reshape(n, N_POST_TYPES)
 
 
-def _capacities(
-    model: CadreModel, bounds: np.ndarray, count: np.ndarray | None = None, competence: np.ndarray | None = None
-) -> list[dict[str, float]]:
+def _capacities(model: CadreModel, bounds: np.ndarray, posts: _Posts) -> list[dict[str, float]]:
     """Capacities of each block of communities [bounds[b], bounds[b + 1]) (one block in a single run).
 
     Everything up to the pooling is per cadre or per community, so it is computed for all
     blocks at once; the pooled sums are taken block by block, adding the same numbers in the
-    same order as a run of that block alone. `competence` is that of `model.rows`, if the
-    caller has it.
+    same order as a run of that block alone.
     """
-    p, t, rows, c = model.p, model.cadres, model.rows, model.communities
-    is_posted = t.post[rows] != IDLE
-    posted = rows[is_posted]
-    kind = t.post[posted]
-    competence = t.competence_of(posted) if competence is None else np.compress(is_posted, competence, axis=0)
+    p, t, c = model.p, model.cadres, model.communities
+    kind = posts.kind
     # Competence in the domains the post exercises: the weighted domains added in order.
     domains = model.post_domains
-    value = competence[:, 0] * domains[:, 0][kind]
-    for j in range(1, domains.shape[1]):
-        value += competence[:, j] * domains[:, j][kind]
+    value = domain_sum(posts.competence * np.take(domains, kind, axis=0))
     value = value / domains.sum(axis=1)[kind] / 100
-    value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posted]
-    cell = t.serving[posted] * N_POST_TYPES + kind
-    delivered = np.bincount(cell, weights=value, minlength=N_POST_TYPES * c.n).reshape(c.n, N_POST_TYPES)
-    count = filled_posts(t, rows, c.n) if count is None else count
+    value *= 1 - p.mismatch_capacity_penalty * ~t.specialised[posts.rows]
+    delivered = np.bincount(posts.cell, weights=value, minlength=N_POST_TYPES * c.n).reshape(c.n, N_POST_TYPES)
+    count = posts.filled
     establishment = c.establishment
     share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
     counted = delivered * share_counted
@@ -135,7 +141,7 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
     bounds = np.searchsorted(rows, np.arange(blocks + 1) * t.stride)  # block b's cadres: rows[bounds[b]:bounds[b + 1]]
     cadres = _Cadres(model, bounds)
     communities = _Communities(model, blocks)
-    capacity = _capacities(model, np.append(c.starts, c.n), cadres.filled, cadres.competence)
+    capacity = _capacities(model, np.append(c.starts, c.n), cadres.posts)
     share = _shares(cadres, communities, flows, c)
     out = []
     for b in range(blocks):
@@ -156,15 +162,19 @@ class _Cadres:
         self.competence = t.competence_of(rows)
         self.health = t.health[rows]
         self.levels = cgcmm_levels(self.competence, p.cgcmm_thresholds)
-        self.filled = filled_posts(t, rows, c.n)
-        posted = t.post[rows] != IDLE
+        self.posts = _Posts(model, self.competence)
+        self.filled = self.posts.filled
+        posted = self.posts.mask
         rotation = model.policy.features["rotation"][home]
         age = t.age[rows]
 
         def count(index: np.ndarray, size: int, *shape: int) -> np.ndarray:
-            return np.bincount(block * size + index, minlength=blocks * size).reshape(blocks, *shape)
+            cell = block * size + index if blocks > 1 else index
+            return np.bincount(cell, minlength=blocks * size).reshape(blocks, *shape)
 
         def count_true(mask: np.ndarray) -> np.ndarray:
+            if blocks == 1:
+                return np.array([np.count_nonzero(mask)])
             running = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
             return running[bounds[1:]] - running[bounds[:-1]]
 
@@ -197,37 +207,41 @@ SHARES = ("governance_partner", "incubator")  # on/off levers whose share of com
 
 
 def _shares(k: _Cadres, cm: _Communities, flows: list[dict[str, int]], c) -> dict[str, np.ndarray]:
-    """Every count-based column, for all blocks at once (integer counts, then one division each)."""
+    """Every count-based column, for all blocks at once (integer counts, then one division for them all)."""
     by_tier, by_kind, status = k.by_tier, k.by_kind, k.status
     n = k.n
     staffed = np.add.reduceat(np.minimum(k.filled, c.establishment), c.starts)  # a surplus fills no vacancy elsewhere
     counts = np.add.reduceat(k.filled, c.starts)
     establishment = np.maximum(1, cm.establishment)
     exits = np.array([f["exits_voluntary"] + f["exits_appraisal"] + f["exits_retirement"] for f in flows])
+    fractions = {  # name: (part, whole), 0 where whole is 0
+        "share_under_35": (k.under_35, n),
+        "share_over_45": (k.over_45, n),
+        "share_masters": (by_tier[:, :, 2].sum(axis=1), by_tier.sum(axis=(1, 2))),
+        "share_degree_street": (by_kind[:, 0, 1:].sum(axis=1), by_kind[:, 0].sum(axis=1)),
+        "share_degree_county": (by_kind[:, 1, 1:].sum(axis=1), by_kind[:, 1].sum(axis=1)),
+        "share_masters_tier1": (by_tier[:, 1, 2], by_tier[:, 1].sum(axis=1)),
+        "share_masters_tier2": (by_tier[:, 2, 2], by_tier[:, 2].sum(axis=1)),
+        "share_masters_tier34": (by_tier[:, 3, 2], by_tier[:, 3].sum(axis=1)),
+        "idle_rate": (status[:, 0].sum(axis=(1, 2)), status.sum(axis=(1, 2, 3))),
+        "idle_rate_traditional": (status[:, 0, 0].sum(axis=1), status[:, :, 0].sum(axis=(1, 2))),
+        "mismatch_rate": (status[:, 1, :, 0].sum(axis=1), status[:, 1].sum(axis=(1, 2))),
+        "mismatch_rate_traditional": (status[:, 1, 0, 0], status[:, 1, 0].sum(axis=1)),
+        "mean_cgcmm_level": (k.level_counts @ np.arange(6), n),  # integer sums: exact
+        **{f"share_cgcmm_{j}": (k.level_counts[:, j], n) for j in range(1, 6)},
+        **{f"share_stage_{STAGES[j]}": (k.stages[:, j], n) for j in range(1, 5)},
+        "share_specialised": (status[:, :, :, 1].sum(axis=(1, 2)), n),
+        "mentors_trained": (cm.mentors_trained, cm.mentors),
+        **{f"communities_{name}": (v, cm.sizes) for name, v in cm.with_feature.items()},
+        **{name: (v, cm.sizes) for name, v in cm.with_switch.items()},
+    }
+    divided = _fractions(*(np.array([pair[i] for pair in fractions.values()], dtype=np.float64) for i in (0, 1)))
     return {
         "reserve_per_community": n / cm.sizes,
-        "share_under_35": _fractions(k.under_35, n),
-        "share_over_45": _fractions(k.over_45, n),
-        "share_masters": _fractions(by_tier[:, :, 2].sum(axis=1), by_tier.sum(axis=(1, 2))),
-        "share_degree_street": _fractions(by_kind[:, 0, 1:].sum(axis=1), by_kind[:, 0].sum(axis=1)),
-        "share_degree_county": _fractions(by_kind[:, 1, 1:].sum(axis=1), by_kind[:, 1].sum(axis=1)),
-        "share_masters_tier1": _fractions(by_tier[:, 1, 2], by_tier[:, 1].sum(axis=1)),
-        "share_masters_tier2": _fractions(by_tier[:, 2, 2], by_tier[:, 2].sum(axis=1)),
-        "share_masters_tier34": _fractions(by_tier[:, 3, 2], by_tier[:, 3].sum(axis=1)),
-        "idle_rate": _fractions(status[:, 0].sum(axis=(1, 2)), status.sum(axis=(1, 2, 3))),
-        "idle_rate_traditional": _fractions(status[:, 0, 0].sum(axis=1), status[:, :, 0].sum(axis=(1, 2))),
-        "mismatch_rate": _fractions(status[:, 1, :, 0].sum(axis=1), status[:, 1].sum(axis=(1, 2))),
-        "mismatch_rate_traditional": _fractions(status[:, 1, 0, 0], status[:, 1, 0].sum(axis=1)),
         "digital_vacancy_rate": 1 - staffed[:, DIGITAL] / establishment[:, DIGITAL],
         "admin_overstaffing": counts[:, ADMIN] / establishment[:, ADMIN] - 1,
         "turnover_rate": 12 * exits / np.maximum(1, n),
-        "mean_cgcmm_level": _fractions(k.level_counts @ np.arange(6), n),  # integer sums: exact
-        **{f"share_cgcmm_{j}": _fractions(k.level_counts[:, j], n) for j in range(1, 6)},
-        **{f"share_stage_{STAGES[j]}": _fractions(k.stages[:, j], n) for j in range(1, 5)},
-        "share_specialised": _fractions(status[:, :, :, 1].sum(axis=(1, 2)), n),
-        "mentors_trained": _fractions(cm.mentors_trained, cm.mentors),
-        **{f"communities_{name}": _fractions(v, cm.sizes) for name, v in cm.with_feature.items()},
-        **{name: _fractions(v, cm.sizes) for name, v in cm.with_switch.items()},
+        **dict(zip(fractions, divided, strict=True)),
     }
 
 
@@ -320,8 +334,8 @@ def _share(mask: np.ndarray) -> float:
 
 
 def _fractions(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
-    """part / whole for each block, 0 where whole is 0."""
-    return np.divide(part, whole, out=np.zeros(len(part)), where=np.asarray(whole) != 0)
+    """part / whole elementwise, 0 where whole is 0."""
+    return np.divide(part, whole, out=np.zeros(np.shape(part)), where=np.asarray(whole) != 0)
 
 
 def _ratio(value: float, reference: float) -> float:

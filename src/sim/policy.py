@@ -154,10 +154,19 @@ class PolicySchedule:
         self.half_life_months = 12 * parameters.investment_half_life_years
         seeds = [seed] if isinstance(seed, int) else list(seed)  # one per replicate block (sim.replicates)
         self._streams = [RandomStreams(s) for s in seeds]
+        self._last: tuple[tuple, Policy] | None = None  # the last policy built, reused while its settings hold
 
     def at(self, month: int, programs_apply: bool = True) -> Policy:
         """The policy of `month` (month 0, June 2023, is before any program: `programs_apply=False`)."""
         settings, phases = self._settings(month) if programs_apply else ({}, ())
+        key = tuple((name, repr(setting.value), setting.held) for name, setting in settings.items())
+        if self._last is not None and self._last[0] == key:  # most months change nothing: no need to rebuild
+            return dataclasses.replace(self._last[1], month=month, phases=phases)
+        policy = self._build(month, settings, phases)
+        self._last = (key, policy)
+        return policy
+
+    def _build(self, month: int, settings: dict[str, _Setting], phases: tuple[ProgramPhase, ...]) -> Policy:
         c = self.communities
         numeric = {name: self._numeric(name, settings.get(name)) for name in NUMERIC_LEVERS}
         switches = {name: self._per_community(name, settings.get(name)) for name in SWITCH_LEVERS}

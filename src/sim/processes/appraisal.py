@@ -56,4 +56,4 @@ def appraise(model: CadreModel) -> np.ndarray:
     t.score[rows] = score
     t.low_quarters[rows] = np.where(score < p.appraisal_threshold, np.minimum(t.low_quarters[rows] + 1, 100), 0)
     monitored = model.policy.features["dynamic_monitoring"][t.home[rows]]
-    return rows[monitored & (t.low_quarters[rows] >= p.low_quarters_to_exit)]
+    return np.compress(monitored & (t.low_quarters[rows] >= p.low_quarters_to_exit), rows)

@@ -21,14 +21,15 @@ def age(model: CadreModel) -> np.ndarray:
     """Everyone ages a month; return the rows that reach the reserve's age limit."""
     t, rows = model.cadres, model.rows
     t.age[rows] += 1 / 12
-    return rows[t.age[rows] >= model.p.max_reserve_age]
+    return np.compress(t.age[rows] >= model.p.max_reserve_age, rows)
 
 
 def promote(model: CadreModel) -> np.ndarray:
     """Rows promoted into formal community posts this month."""
     p, t, rows, f = model.p, model.cadres, model.rows, model.policy.features
     tenure = model.month - t.entry_month[rows]
-    eligible = (t.stage[rows] >= REFINEMENT) | (tenure >= p.promotion_min_tenure_months)
+    # Only the eligible are drawn for: draws are keyed per cadre, so skipping the others changes no number.
+    rows = np.compress((t.stage[rows] >= REFINEMENT) | (tenure >= p.promotion_min_tenure_months), rows)
     standard = f["promotion_standard"][t.home[rows]]
     annual = (
         p.promotion_rate
@@ -36,7 +37,7 @@ def promote(model: CadreModel) -> np.ndarray:
         * np.exp(p.promotion_score_slope * (t.score[rows] - p.promotion_reference_score) / 10)
     )
     u = model.streams.uniform("promotion", model.month, t.key[rows])
-    return rows[eligible & (u < monthly_probability(annual))]
+    return np.compress(u < monthly_probability(annual), rows)
 
 
 def leave(model: CadreModel) -> np.ndarray:
@@ -44,13 +45,18 @@ def leave(model: CadreModel) -> np.ndarray:
     p, t, rows, policy = model.p, model.cadres, model.rows, model.policy
     f, home = policy.features, t.home[rows]
     idle = (t.post[rows] == IDLE) & (t.months_idle[rows] >= p.idle_months_for_exit)
-    annual = p.exit_rate_base * np.where(idle, p.exit_idle_multiplier, 1.0)
-    annual = annual * np.where(f["promotion_standard"][home], 1.0, p.exit_no_standard_multiplier)
-    annual = annual * np.where(f["honour_fund"][home], 1.0, p.exit_no_honour_multiplier)
     bank = policy.by_community("capability_bank")
-    if bank.any():  # F43: credits for training are kept by trained cadres
-        annual = annual * np.where(t.specialised[rows] & bank[home], p.capability_bank_exit_multiplier, 1.0)
+    banked = t.specialised[rows] & bank[home] if bank.any() else np.zeros(len(rows), dtype=bool)  # F43
+    # The monthly probability takes 16 values (idle, no promotion standard, no honour fund, banked credits):
+    # computed once for each and read per cadre - the same numbers as per cadre, without a power per cadre.
+    on = np.array([False, True])
+    annual = p.exit_rate_base * np.where(on, p.exit_idle_multiplier, 1.0)[:, None, None, None]
+    annual = annual * np.where(on, p.exit_no_standard_multiplier, 1.0)[:, None, None]
+    annual = annual * np.where(on, p.exit_no_honour_multiplier, 1.0)[:, None]
+    annual = annual * np.where(on, p.capability_bank_exit_multiplier, 1.0)  # credits kept by trained cadres
     funding = policy.levers.funding_share
     annual = annual * (1 - min(p.funding_retention_cap, p.funding_retention_effect * funding * 100))
+    cell = idle * 8 + ~f["promotion_standard"][home] * 4 + ~f["honour_fund"][home] * 2 + banked
+    monthly = np.take(monthly_probability(annual).reshape(-1), cell)
     u = model.streams.uniform("voluntary_exit", model.month, t.key[rows])
-    return rows[u < monthly_probability(annual)]
+    return np.compress(u < monthly, rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, filled_posts, rank_in_group
+from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, filled_posts, rank_in_group
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -35,8 +35,8 @@ def post(model: CadreModel) -> None:
     # Counted once: traditional posting fills only traditional communities' posts, so the
     # counts scientific posting needs (scientific communities') are the same after it.
     filled = filled_posts(t, rows, model.communities.n)
-    _post_traditional(model, rows[~scientific], filled)
-    post_scientific(model, rows[scientific], filled)
+    _post_traditional(model, np.compress(~scientific, rows), filled)
+    post_scientific(model, np.compress(scientific, rows), filled)
     posted = t.post[rows] != IDLE
     t.months_in_post[rows] = np.where(posted, t.months_in_post[rows] + 1, 0)
     t.months_idle[rows] = np.where(posted, 0, t.months_idle[rows] + 1)
@@ -45,10 +45,10 @@ def post(model: CadreModel) -> None:
 def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> None:
     t, s, month = model.cadres, model.streams, model.month
     posted = t.post[rows] != IDLE
-    traditional = rows[posted & ~scientific]
-    released = traditional[s.uniform("post_release", month, t.key[traditional]) < model.p.traditional_release_rate]
-    rotating = rows[posted & scientific]
-    rotating = rotating[t.months_in_post[rotating] >= model.policy.levers.rotation_period_months]
+    traditional = np.compress(posted & ~scientific, rows)
+    released = np.compress(s.uniform("post_release", month, t.key[traditional]) < model.p.traditional_release_rate, traditional)
+    rotating = np.compress(posted & scientific, rows)
+    rotating = np.compress(t.months_in_post[rotating] >= model.policy.levers.rotation_period_months, rotating)
     ended = np.concatenate([released, rotating])
     t.post[ended] = IDLE
     t.serving[ended] = t.home[ended]
@@ -56,8 +56,8 @@ def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> N
 
 def _post_traditional(model: CadreModel, rows: np.ndarray, filled: np.ndarray) -> None:
     p, t, s, month = model.p, model.cadres, model.streams, model.month
-    idle = rows[t.post[rows] == IDLE]
-    chosen = idle[s.uniform("post_traditional", month, t.key[idle]) < p.traditional_posting_rate]
+    idle = np.compress(t.post[rows] == IDLE, rows)
+    chosen = np.compress(s.uniform("post_traditional", month, t.key[idle]) < p.traditional_posting_rate, idle)
     if len(chosen) == 0:
         return
     # The 2023 mix, among the kinds of post with a vacancy; administrative work is always open (F22).
@@ -81,7 +81,7 @@ def post_scientific(model: CadreModel, rows: np.ndarray, filled: np.ndarray | No
     scientific = model.policy.features["rotation"]
     filled = filled_posts(t, model.rows, c.n) if filled is None else filled
     groupings = [None, *_pools(model)]  # own community first, then the pool
-    candidates = rows[(t.post[rows] == IDLE) & t.specialised[rows]]
+    candidates = np.compress((t.post[rows] == IDLE) & t.specialised[rows], rows)
     competence, home, last_post = t.competence_of(candidates), t.home[candidates], t.last_post[candidates]
     free = np.ones(len(candidates), dtype=bool)  # not yet posted this month
     for kind in FILL_ORDER:
@@ -159,17 +159,24 @@ def practise(model: CadreModel) -> None:
     p, t, rows = model.p, model.cadres, model.rows
     post = t.post[rows]
     posted = post != IDLE
-    workers, idle = rows[posted], rows[~posted]
+    workers, idle = np.compress(posted, rows), np.compress(~posted, rows)  # compress: 2x a mask index
     competence = t.competence_of(workers)
     serving = t.serving[workers]
     base = model.policy.features["training_base"][serving]
     seconded = serving != t.home[workers]
-    rate = p.practice_gain * (1 + p.training_base_effect * base) * (1 + p.cross_street_gain * seconded)
-    exercised = np.take(model.post_domains, post[posted], axis=0)  # the post's domain weights (take: faster)
-    competence += rate[:, None] * exercised * (100 - competence) / 100
+    # rate x the post's domain weights takes 16 values (base, seconded, post type): one row read per cadre
+    # from that table gives the same products as multiplying per cadre, for a fraction of the work.
+    flag = np.array([False, True])
+    rate = p.practice_gain * (1 + p.training_base_effect * flag[:, None]) * (1 + p.cross_street_gain * flag[None, :])
+    table = rate.reshape(4, 1, 1) * model.post_domains[None, :, :]  # (base x seconded, post, domain)
+    cell = (base * 2 + seconded) * N_POST_TYPES + np.compress(posted, post)
+    gain = np.take(table.reshape(4 * N_POST_TYPES, -1), cell, axis=0)
+    gain *= 100 - competence
+    gain /= 100
+    competence += gain
     t.set_competence(workers, competence)
     t.set_competence(idle, t.competence_of(idle) * (1.0 - p.idle_decay))
     service = (competence[:, DOMAINS.index("mediation")] + competence[:, DOMAINS.index("elderly_social")]) / 2
     contribution = t.contribution[rows] * (11 / 12)  # a rolling sum of about the last 12 months
-    contribution[posted] += p.contribution_per_month * service / 60.0
+    contribution[np.flatnonzero(posted)] += p.contribution_per_month * service / 60.0
     t.contribution[rows] = contribution

@@ -46,7 +46,10 @@ def select(model: CadreModel) -> int:
 
 def _method_settings(p, methods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each community's selection delay (months) and signal correlation, from its method."""
-    names, which = np.unique(methods, return_inverse=True)
+    if (methods == methods[0]).all():  # usually one method everywhere: no sort of the names
+        names, which = methods[:1], np.zeros(len(methods), dtype=np.intp)
+    else:
+        names, which = np.unique(methods, return_inverse=True)
     delay = np.array([p[f"delay_{m}"] for m in names], dtype=np.int64)[which]
     signal = np.array([p[f"signal_{m}"] for m in names], dtype=np.float64)[which]
     return delay, signal

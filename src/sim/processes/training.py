@@ -39,30 +39,44 @@ def train(model: CadreModel) -> None:
     q_base = np.where(f["dual_track"], p.training_rate_base * _budget_factor(model), 0.0)
     q_later = np.where(f["staged_training"], 1.0, q_base)
     q_foundation = np.where(f["rotation"], 1.0, q_later)  # scientific use trains before posting
-    q = np.where(stage == FOUNDATION, q_foundation[home], q_later[home])
-    q[stage == MATURE] = 0.0
-    trained = s.uniform("training_month", month, t.key[rows]) < q
+    # (community, later / foundation / mature) -> q, read once per cadre.
+    q_table = np.stack([q_later, q_foundation, np.zeros_like(q_later)], axis=1)
+    phase = (stage == FOUNDATION) + 2 * (stage == MATURE)
+    q = np.take(q_table.reshape(-1), home * 3 + phase)
+    # A uniform in (0, 1) is below q for q >= 1 and never for q <= 0: only the others are drawn
+    # (draws are keyed per cadre, so this changes no number).
+    trained = q >= 1.0
+    uncertain = np.flatnonzero((q > 0.0) & ~trained)
+    trained[uncertain] = s.uniform("training_month", month, t.key[rows[uncertain]]) < q[uncertain]
 
     cloud = p.cloud_classroom_gain * levers.digital_training_intensity  # F16: cloud classrooms reach everyone
-    learners = rows[trained]
+    learners = np.compress(trained, rows)  # compress: 2x a mask index
     if len(learners):
         competence = t.competence_of(learners)
-        home_l = home[trained]
+        home_l = np.compress(trained, home)
         mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
-        boost = (1 + p.mentor_effect * mentor) * (1 + p.training_base_effect * f["training_base"][home_l])
-        gain = p.training_gain * np.take(model.stage_focus, stage[trained], axis=0) * boost[:, None]
-        gain[:, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
+        # The gain before the growth plan takes 20 values (trained mentor, training base, stage): read from a
+        # table, the same products as per cadre.
+        flag = np.array([False, True])
+        boost = (1 + p.mentor_effect * flag[:, None]) * (1 + p.training_base_effect * flag[None, :])
+        table = p.training_gain * model.stage_focus[None, :, :] * boost.reshape(4, 1, 1)  # (mentor x base, stage, domain)
+        table[:, :, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
+        cell = (mentor * 2 + f["training_base"][home_l]) * len(model.stage_focus) + np.compress(trained, stage)
+        gain = np.take(table.reshape(-1, len(DOMAINS)), cell, axis=0)
         planned = np.flatnonzero(f["growth_file"][home_l])
         weakest = _weakest_domain(competence[planned])
         gain[planned, weakest] *= 1 + p.growth_plan_boost
         gain[:, DIGITAL_DOMAIN] += cloud
-        t.set_competence(learners, competence + gain * (100 - competence) / 100)
+        gain *= 100 - competence
+        gain /= 100
+        gain += competence
+        t.set_competence(learners, gain)
     if cloud:  # (with none, the update below would leave every value as it is)
-        others = rows[~trained]
+        others = np.compress(~trained, rows)
         column = t.competence[:, DIGITAL_DOMAIN]  # a view: 1-D reads and writes are faster
         digital = column[others]
         column[others] = digital + cloud * (100 - digital) / 100
-    _advance_stages(model, rows[trained])
+    _advance_stages(model, learners)
     _upgrade_education(model, rows)
 
 
@@ -99,11 +113,11 @@ def _advance_stages(model: CadreModel, rows: np.ndarray) -> None:
 def _upgrade_education(model: CadreModel, rows: np.ndarray) -> None:
     """Cadres below the degree standard finish a degree after about `education_upgrade_months`."""
     p, t = model.p, model.cadres
-    below = rows[t.education[rows] == 0]
+    below = np.compress(t.education[rows] == 0, rows)
     if len(below) == 0:
         return
     study = model.policy.by_community("dual_track_study")[t.home[below]]  # F13
     months = p.education_upgrade_months * np.where(study, p.dual_track_cycle_factor, 1.0)
-    done = below[model.streams.uniform("degree_done", model.month, t.key[below]) < 1.0 / months]
+    done = np.compress(model.streams.uniform("degree_done", model.month, t.key[below]) < 1.0 / months, below)
     t.education[done] = 1
     t.competence[done] = np.minimum(100.0, t.competence[done] + p.competence_education_step)
