@@ -115,6 +115,41 @@ def test_regret_and_the_robust_choices_by_hand():
     assert table["minimax_regret_choice"].iloc[0] == "P2"  # the robust choice differs from the expected-value one
 
 
+def wilson(successes: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's score interval, written out (Wilson 1927; Agresti & Coull 1998, eq. 2)."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_p_best_interval_counts_each_draw_of_the_assumptions_once():
+    # 20 design points x 3 seeds: P1 wins every seed of 18 points, P2 every seed of 2.
+    rows = [
+        {"regime": "sustain", "program": p, "design_point": i, "replicate": r,
+         "overall": ({"P1": 2.0, "P2": 1.0, "P3": 0.0} if i < 18 else {"P1": 0.0, "P2": 2.0, "P3": 1.0})[p]}
+        for i in range(20) for r in range(3) for p in ("P1", "P2", "P3")
+    ]  # fmt: skip
+    table = robustness.p_best_table(pd.DataFrame(rows), "parameters and seeds").set_index("program")
+    assert table.loc["P1", "p_best"] == pytest.approx(0.9) and table.loc["P3", "p_best"] == 0.0
+    assert table["futures"].iloc[0] == 60 and table["independent_draws"].iloc[0] == 20  # not 60: seeds share a draw
+    for program, wins in (("P1", 18), ("P2", 2), ("P3", 0)):
+        assert table.loc[program, ["p_best_low", "p_best_high"]].tolist() == pytest.approx(wilson(wins, 20))
+    assert table.loc["P3", "p_best_high"] > 0.1  # never won in 20 draws is not "never wins"
+
+
+def test_p_best_interval_with_the_assumptions_held_counts_the_seeds():
+    rows = [
+        {"regime": "decay", "program": p, "design_point": 0, "replicate": r,
+         "overall": {"P1": 1.0, "P2": 0.0, "P3": 0.5}[p] if r % 4 else {"P1": 0.0, "P2": 0.0, "P3": 1.0}[p]}
+        for r in range(40) for p in ("P1", "P2", "P3")
+    ]  # fmt: skip
+    table = robustness.p_best_table(pd.DataFrame(rows), "seeds only").set_index("program")
+    assert table["independent_draws"].iloc[0] == 40 and table.loc["P1", "p_best"] == pytest.approx(0.75)
+    assert table.loc["P1", ["p_best_low", "p_best_high"]].tolist() == pytest.approx(wilson(30, 40))
+    assert robustness.share_with_interval(0.75, *wilson(30, 40)) == "75% [60–86%]"
+
+
 def test_leaders_name_the_decisive_assumption_by_sobol_first_in_the_reports_regime_order():
     """Per regime the leader and runner-up come from the expected scores; Sobol's total index names the decisive
     assumption where the regime had a Sobol analysis, Morris mu* elsewhere; overlapping intervals say 'not separated';
@@ -187,3 +222,11 @@ def test_config_errors_name_the_field(tmp_path):
     path.write_text("propagation: {sampels: 10}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"unknown field .propagation\.sampels."):
         robustness.load_config(path)
+
+
+def test_a_regret_too_small_to_show_is_not_shown_as_none():
+    from sim.report.tables import at_least_zero
+
+    assert at_least_zero(0.0) == "0.000"  # best in every future
+    assert at_least_zero(0.00046) == "<0.001"  # not best everywhere, by a hair: not "0.000"
+    assert at_least_zero(0.0016) == "0.002" and at_least_zero(float("nan")) == "–"

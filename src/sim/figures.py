@@ -483,13 +483,12 @@ def acceptability_curves(curves: pd.DataFrame, conditions: Sequence[str], regime
             line = rows[rows["condition"] == condition].sort_values("value")
             if line.empty or line["probability"].max() < 0.01:
                 continue
-            ax.plot(line["value"] / 1e6, 100 * line["probability"], color=colour(condition), lw=1.6, label=label(condition))
+            ax.plot(line["value"], 100 * line["probability"], color=colour(condition), lw=1.6, label=label(condition))
         ax.set_ylim(-3, 103)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))  # yuan, as the ICER tables
         ax.set_title(persistence_title(regime))
-        ax.set_xlabel(
-            t("value of one score point\n(million yuan per community, log scale)", "每1分得分的价值\n(百万元/社区,对数刻度)")
-        )
+        ax.set_xlabel(t("value of one score point\n(yuan per community, log scale)", "每1分得分的价值\n(元/社区,对数刻度)"))
     axes[0].set_ylabel(t("P(best buy), % of draws", "P(最划算),占抽样%"))
     return fig
 
@@ -498,26 +497,40 @@ PROGRAM_ALONE = ("P1", "P2", "P3")
 
 
 def p_best_bars(p_best: pd.DataFrame, regimes: Sequence[str]) -> Figure:
-    """P(best) of each program alone per regime: seeds only (hatched) against parameters and seeds (solid)."""
+    """P(best) of each program alone per regime: seeds only (hatched) against parameters and seeds (solid).
+
+    Whiskers: the 95% interval of each share (`robustness.p_best_table`), where the table has one.
+    """
     fig, axes = regime_panels(regimes, 3.0, width=4.0)
     kinds = ("seeds only", "parameters and seeds")
     for ax, regime in zip(axes, regimes, strict=True):
-        rows = p_best[p_best["regime"] == regime].set_index(["uncertainty", "program"])["p_best"]
+        rows = p_best[p_best["regime"] == regime].set_index(["uncertainty", "program"])
         x = np.arange(len(PROGRAM_ALONE))
         for k, kind in enumerate(kinds):
-            values = [100 * rows.get((kind, p), np.nan) for p in PROGRAM_ALONE]
-            ax.bar(x + (k - 0.5) * 0.38, values, width=0.36, color=[colour(p) for p in PROGRAM_ALONE],
+            at, values = x + (k - 0.5) * 0.38, _percent(rows, "p_best", kind)
+            low, high = _percent(rows, "p_best_low", kind), _percent(rows, "p_best_high", kind)
+            ax.bar(at, values, width=0.36, color=[colour(p) for p in PROGRAM_ALONE],
                    hatch="///" if kind == "seeds only" else None, edgecolor="#333333", linewidth=0.6,
                    label=t(kind, {"seeds only": "仅随机种子", "parameters and seeds": "参数与随机种子"}[kind]))  # fmt: skip
-            for xi, v in zip(x + (k - 0.5) * 0.38, values, strict=True):
+            whiskers = np.isfinite(low) & np.isfinite(high)
+            if whiskers.any():
+                ax.errorbar(at[whiskers], values[whiskers], yerr=[(values - low)[whiskers], (high - values)[whiskers]],
+                            fmt="none", ecolor="#333333", elinewidth=0.8, capsize=2)  # fmt: skip
+            for xi, v, top in zip(at, values, np.where(whiskers, high, values), strict=True):
                 if np.isfinite(v):
-                    ax.text(xi, v + 1.5, f"{v:.0f}", ha="center", va="bottom", fontsize=7.5)
+                    ax.text(xi, top + 1.5, f"{v:.0f}", ha="center", va="bottom", fontsize=7.5)
         ax.set_xticks(x, PROGRAM_ALONE)
         ax.set_ylim(0, 112)
         ax.set_title(persistence_title(regime))
         ax.grid(axis="x", visible=False)
     axes[0].set_ylabel(t("P(best), %", "P(最优),%"))
     return fig
+
+
+def _percent(rows: pd.DataFrame, column: str, kind: str) -> np.ndarray:
+    """100 x `column` of each program alone for one kind of uncertainty (NaN where the table has none)."""
+    found = rows[column] if column in rows else pd.Series(dtype=float)
+    return np.array([100 * found.get((kind, p), np.nan) for p in PROGRAM_ALONE])
 
 
 def uncertainty_handles() -> list:

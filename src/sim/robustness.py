@@ -391,13 +391,31 @@ def complete_points(table: pd.DataFrame, spec: Any, failed: Mapping[str, str]) -
 
 # --- propagation -------------------------------------------------------------------------------
 def p_best_table(scores: pd.DataFrame, label: str) -> pd.DataFrame:
-    """P(each program alone best) per regime over all (design point, replicate) futures."""
+    """P(each program alone best) per regime over all (design point, replicate) futures, with a 95% interval.
+
+    The interval (Wilson, `statsmodels.stats.proportion.proportion_confint`) is for the share as
+    an estimate from a finite sample of futures. It counts each independent draw once: a design
+    point (one draw of the assumptions) when there are several, since its seeds share that
+    draw; each seed when every assumption is held at one point (seeds only). It says how
+    precisely the sample pins the share down, not how likely the assumptions' ranges are.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
     alone = scores[scores["program"].isin(list(PROGRAMS))]
     wide = alone.pivot_table(index=["regime", GROUP, "replicate"], columns="program", values="overall").dropna()
     best = wide.eq(wide.max(axis=1), axis=0)
-    share = best.div(best.sum(axis=1), axis=0).groupby(level="regime").mean()
+    per_future = best.div(best.sum(axis=1), axis=0)  # ties share the win
+    share = per_future.groupby(level="regime").mean()
+    several_points = wide.index.get_level_values(GROUP).nunique() > 1
+    per_draw = per_future.groupby(level=["regime", GROUP] if several_points else ["regime", GROUP, "replicate"]).mean()
+    draws = per_draw.groupby(level="regime").size()
+    wins = per_draw.groupby(level="regime").sum().reindex(share.index)
+    low, high = proportion_confint(wins.to_numpy(), draws.reindex(share.index).to_numpy()[:, None], method="wilson")
     out = share.reset_index().melt(id_vars="regime", var_name="program", value_name="p_best")
-    return out.assign(uncertainty=label, futures=int(wide.groupby(level="regime").size().iloc[0]))
+    for name, values in (("p_best_low", low), ("p_best_high", high)):
+        out[name] = pd.DataFrame(values, index=share.index, columns=share.columns).reset_index().melt(id_vars="regime")["value"]
+    return out.assign(uncertainty=label, futures=int(wide.groupby(level="regime").size().iloc[0]),
+                      independent_draws=int(draws.iloc[0]))  # fmt: skip
 
 
 def variance_shares(contrast: pd.DataFrame) -> pd.DataFrame:
@@ -761,7 +779,7 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per regime: the expected-value leader, the runner-up, P(best) with and without the assumptions, and what decides it."""
     rows = []
     regret = tables["regret"]
-    p = tables["p_best"].set_index(["regime", "uncertainty", "program"])["p_best"]
+    p = tables["p_best"].set_index(["regime", "uncertainty", "program"])
     for regime, block in regret.groupby("regime", sort=False):
         order = block.sort_values("expected_score", ascending=False)["program"].tolist()
         leader, runner = order[0], order[1]
@@ -769,14 +787,31 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         pair, _ = contrast_of(leader, runner)
         share = tables["variance"].set_index(["regime", "contrast"])["share_parameters"].get((regime, pair), np.nan)
         rows.append({"regime": regime, "leader": leader, "runner_up": runner,
-                     "p_best_assumptions": p.get((regime, "parameters and seeds", leader), np.nan),
-                     "p_best_seeds_only": p.get((regime, "seeds only", leader), np.nan),
+                     **_p_best_of(p, regime, "parameters and seeds", leader, "p_best_assumptions"),
+                     **_p_best_of(p, regime, "seeds only", leader, "p_best_seeds_only"),
                      "decisive": found.parameter if found else None, "decisive_by": found.index if found else None,
                      "decisive_tied": found.tied_with if found else None,
                      "decisive_direction": found.direction if found else 0,
                      "share_from_assumptions": share, "minimax_regret": block["minimax_regret_choice"].iloc[0]})  # fmt: skip
     order = {regime: i for i, regime in enumerate(REGIMES)}
     return pd.DataFrame(rows).sort_values("regime", key=lambda r: r.map(order), kind="stable", ignore_index=True)
+
+
+def _p_best_of(p: pd.DataFrame, regime: str, uncertainty: str, program: str, name: str) -> dict[str, float]:
+    """P(best) of `program` and its 95% interval as {name, name_low, name_high} (NaN where not analysed)."""
+    key = (regime, uncertainty, program)
+    found = p.loc[key] if key in p.index else None
+    columns = {"": "p_best", "_low": "p_best_low", "_high": "p_best_high"}
+    return {name + suffix: float(found[c]) if found is not None and c in found else np.nan for suffix, c in columns.items()}
+
+
+def share_with_interval(share: float, low: float, high: float) -> str:
+    """'99% [96–100%]': a P(best) with its 95% interval (the share alone when the interval is missing)."""
+    if not np.isfinite(share):
+        return "–"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{share:.0%}"
+    return f"{share:.0%} [{100 * low:.0f}–{high:.0%}]"
 
 
 def index_name(name: str) -> str:
@@ -808,9 +843,11 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
         t(
             "Metric: the overall score of each program alone (2024–2030, discounted; `docs/decision.md`). *P(best)* is the "
             "share of futures — sampled assumptions and seeds — in which a program scores highest; the seeds-only figure "
-            "holds every assumption at its central value.",
+            "holds every assumption at its central value. In brackets: a 95% interval for that share as estimated from "
+            "this many sampled futures (Wilson; each draw of the assumptions counted once, its seeds together).",
             "指标:每项工程单独实施时的总体得分(2024–2030,贴现;`docs/decision.md`)。*P(最优)* 是在抽样情景(抽样的假设与种子)中"
-            '某工程得分最高的比例;"仅随机种子"一栏把所有假设固定在中心值。',
+            '某工程得分最高的比例;"仅随机种子"一栏把所有假设固定在中心值。方括号内为按所抽情景数估计该比例的95%区间'
+            "(Wilson 法;每次假设抽样计一次,其各随机种子合并计)。",
         ),
         "",
         t(
@@ -825,7 +862,9 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
     for r in lead.itertuples():
         lines.append(
             f"| **{lang.regime(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
-            f"{r.p_best_seeds_only:.0%} | {r.p_best_assumptions:.0%} | {r.minimax_regret} | {decisive_text(r)} | "
+            f"{share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)} | "
+            f"{share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)} | "
+            f"{r.minimax_regret} | {decisive_text(r)} | "
             f"{r.share_from_assumptions:.0%} |"
         )
     flips = tables["prim"].get("sentence", pd.Series(dtype=str)).dropna()

@@ -314,12 +314,19 @@ def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
         decisive = ""
         if isinstance(r.decisive, str):
             decisive = t("; the assumption that most changes it: ", ";最能改变结论的假设:") + robustness.decisive_text(r)
+        shares = [robustness.share_with_interval(*(getattr(r, f"p_best_{kind}{end}", np.nan) for end in ("", "_low", "_high")))
+                  for kind in ("assumptions", "seeds_only")]  # fmt: skip
         out.append(t(
-            f"- *{r.regime}:* {r.leader} is best in {r.p_best_assumptions:.0%} of sampled futures (seeds only: "
-            f"{r.p_best_seeds_only:.0%}); robust (minimax-regret) choice {r.minimax_regret}{decisive}.",
-            f"- *{lang.regime(r.regime)}:* {r.leader} 在 {r.p_best_assumptions:.0%} 的抽样情景中最优(仅随机种子:"
-            f"{r.p_best_seeds_only:.0%});稳健(最小最大遗憾)选择为 {r.minimax_regret}{decisive}。",
+            f"- *{r.regime}:* {r.leader} is best in {shares[0]} of sampled futures (seeds only: "
+            f"{shares[1]}); robust (minimax-regret) choice {r.minimax_regret}{decisive}.",
+            f"- *{lang.regime(r.regime)}:* {r.leader} 在 {shares[0]} 的抽样情景中最优(仅随机种子:"
+            f"{shares[1]});稳健(最小最大遗憾)选择为 {r.minimax_regret}{decisive}。",
         ))  # fmt: skip
+    if hasattr(robust, "columns") and "p_best_assumptions_low" in robust.columns:
+        out += [""]
+        out.append(t("In brackets: a 95% interval for that share as estimated from the sampled futures (Wilson; each draw "
+                     "of the assumptions counted once).",
+                     "方括号内:按所抽情景估计该比例的95%区间(Wilson 法;每次假设抽样计一次)。"))  # fmt: skip
     return [*out, ""]
 
 

@@ -29,6 +29,13 @@ def number(value: float, digits: int = 2, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
+def at_least_zero(value: float, digits: int = 3) -> str:
+    """A quantity whose zero means 'none' (a regret): a positive value too small to show reads '<0.001', not '0.000'."""
+    if value is not None and np.isfinite(value) and 0 < value < 0.5 * 10**-digits:
+        return f"<{10**-digits:.{digits}f}"
+    return number(value, digits)
+
+
 def interval(mean: float, low: float, high: float, digits: int = 2, sign: bool = True) -> str:
     """'+0.35 [+0.31, +0.39]'; the interval is left out when it is missing (one replicate)."""
     text = number(mean, digits, sign)
