@@ -188,3 +188,11 @@ def test_the_answers_sensitivity_finds_a_leader_that_rests_on_one_family():
     assert leader["as reported"] == "A" and leader["governance only"] == "A"
     assert leader["without governance"] == "B" and leader["pipeline only"] == "B"
     assert leader["without pipeline"] == "A"  # leaving out a family B wins on does not help B
+
+
+def test_p_best_of_the_replicates_carries_its_interval():
+    """30 of 30 is not certainty: Wilson's 95% interval for 30 successes in 30 is [30 / (30 + z^2), 1] = [0.886, 1]."""
+    from sim.report import answer
+
+    assert answer._share(1.0, 30) == "100% (30 of 30) [89–100%]"
+    assert answer._share(0.5, 30).startswith("50% (15 of 30) [33–67%]")

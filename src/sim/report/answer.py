@@ -264,10 +264,11 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         ),
         "",
         t(
-            "| after a program's window (persistence) | fund (highest overall score) | P(best) | lead over runner-up, 95% CI | "
+            "| after a program's window (persistence) | fund (highest overall score) | P(best) [95% CI] "
+            "| lead over runner-up, 95% CI | "
             f"its discounted cost per community, {first}–{last} (95% price range) | nationally "
             f"({communities(s.national_communities)}) | value for money: efficient path, yuan per community per score point |",
-            f"| 实施期结束后(持续性) | 应资助(总体得分最高) | P(最优) | 领先次优工程的幅度,95%置信区间 | "
+            f"| 实施期结束后(持续性) | 应资助(总体得分最高) | P(最优)[95%置信区间] | 领先次优工程的幅度,95%置信区间 | "
             f"每社区贴现成本,{first}–{last}(95%价格区间) | "
             f"全国({communities(s.national_communities)}) | 成本效果:有效路径,每社区每得分点所需元 |",
         ),
@@ -363,8 +364,17 @@ def _year(month: int) -> int:
 
 
 def _share(p: float, n: int) -> str:
-    """'100% (30 of 30)': a share of paired replicates, with the count (30 of 30 is not certainty)."""
-    return t(f"{p:.0%} ({round(p * n)} of {n})", f"{p:.0%}({n}次中{round(p * n)}次)")
+    """'100% (30 of 30) [89–100%]': a share of paired replicates, with the count and its 95% interval.
+
+    30 of 30 is not certainty: the interval (Wilson, as the robustness report's) says how far a
+    share seen in n independent replicates pins down the share over all seeds.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    wins = round(p * n)
+    low, high = proportion_confint(wins, n, method="wilson")
+    interval = f"[{100 * low:.0f}–{high:.0%}]"
+    return t(f"{p:.0%} ({wins} of {n}) {interval}", f"{p:.0%}({n}次中{wins}次){interval}")
 
 
 def _weights_text(s: Settings) -> str:
