@@ -56,6 +56,13 @@ def t(en: str, zh: str) -> str:
     return zh if current() == "zh" else en
 
 
+def regime_with_default(name: str) -> str:
+    """A regime's name, marked when it is the catalogue's default ('sustain (default)' / '持续(默认)')."""
+    from sim.parameters import catalogue
+
+    return regime(name) + (t(" (default)", "(默认)") if name == catalogue()["persistence"].default else "")
+
+
 def regime(name: str) -> str:
     """A persistence regime's name in the report language ('sustain' / '持续')."""
     if current() != "zh":

@@ -861,7 +861,7 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
     ]
     for r in lead.itertuples():
         lines.append(
-            f"| **{lang.regime(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
+            f"| **{lang.regime_with_default(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
             f"{share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)} | "
             f"{share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)} | "
             f"{r.minimax_regret} | {decisive_text(r)} | "

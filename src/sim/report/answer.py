@@ -283,11 +283,12 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         runner_up = a.code[lead["runner_up"]]
         lead_text = t(f"{signed(lead['lead'])} over {runner_up} {ci}", f"领先 {runner_up} {signed(lead['lead'])} {ci}")
         lines.append(
-            f"| **{lang.regime(regime)}** | **{label(a.code[lead['best']])}** | {_share(share, a.replicates)} | {lead_text} | "
+            f"| **{lang.regime_with_default(regime)}** | **{label(a.code[lead['best']])}** | {_share(share, a.replicates)} "
+            f"| {lead_text} | "
             f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
             f"{national(cost['national_expected'])} {national_unit()} | {_path(a, point)} |"
         )
-    lines += ["", _value_text(a), "", *_robust_text(a, robust), *_depends(a), "", _intervals_text(a, robust is not None)]
+    lines += ["", _intervals_text(a, robust is not None), "", _value_text(a), "", *_robust_text(a, robust), *_depends(a)]
     return "\n".join(lines)
 
 
@@ -325,9 +326,11 @@ def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
         ))  # fmt: skip
     if hasattr(robust, "columns") and "p_best_assumptions_low" in robust.columns:
         out += [""]
-        out.append(t("In brackets: a 95% interval for that share as estimated from the sampled futures (Wilson; each draw "
-                     "of the assumptions counted once).",
-                     "方括号内:按所抽情景估计该比例的95%区间(Wilson 法;每次假设抽样计一次)。"))  # fmt: skip
+        out.append(t("In these lines, brackets give a 95% interval for each share as estimated from the robustness "
+                     "analysis's sampled futures (Wilson; each draw of the assumptions counted once) or, for seeds only, "
+                     "from its 30 seeds at the central values.",
+                     "以上各行方括号内为按稳健性分析所抽情景估计各比例的95%区间(Wilson 法;每次假设抽样计一次);"
+                     '"仅随机种子"一项则按中心值下的30个随机种子估计。'))  # fmt: skip
     return [*out, ""]
 
 
@@ -354,7 +357,7 @@ def _value_text(a: Analysis) -> str:
         f"*If programs can be combined,* the efficient path over all eight packages is {combined} "
         "([Value for money](#Value-for-money)).",
         "*成本效果:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区贴现成本(元)。"
-        "沿路径走到您认为1分所值之处即可;不在路径上的工程花费更多而所得更少。"
+        "沿路径走到您认为1分所值之处即可;不在路径上的工程,相对其所得花费过多。"
         f"*若工程可以组合,* 全部八种组合的有效路径为 {combined}([成本效果](#成本效果))。",
     )
 

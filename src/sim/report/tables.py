@@ -141,9 +141,9 @@ def cost_line_table(a: Analysis) -> pd.DataFrame:
     lines = a.lines.copy()
     kind_text = {"investment": t("investment", "投资型"), "recurring": t("recurring", "经常性")}
     per_text = {
-        "community_year": t("community year", "社区·年"),
-        "cadre_year": t("cadre year", "后备干部·年"),
-        "central_west_cadre_year": t("central/western cadre year", "中西部后备干部·年"),
+        "community_year": t("community year", "元/社区·年"),
+        "cadre_year": t("cadre year", "元/后备干部·年"),
+        "central_west_cadre_year": t("central/western cadre year", "元/中西部后备干部·年"),
     }
     out = pd.DataFrame({
         t("program", "工程"): lines["program"],
@@ -151,7 +151,7 @@ def cost_line_table(a: Analysis) -> pd.DataFrame:
         t("kind", "类型"): [kind_text.get(kinds.get(k, ""), DASH) for k in zip(lines["program"], lines["lever"], strict=True)],
         t("paid", "支付时间"): lines["phase"].map({"window": t("each year of the window", "实施期内每年"),
                                                "maintenance": t("each year after (sustain)", "实施期后每年(持续)")}),
-        t("yuan per", "计费单位(元/)"): lines["per"].map(lambda p: per_text.get(p, p.replace("_", " "))),
+        t("yuan per", "计费单位"): lines["per"].map(lambda p: per_text.get(p, p.replace("_", " "))),
         t("low", "低"): lines["low"].map(lambda v: number(v, 0)),
         t("central", "中"): lines["central"].map(lambda v: number(v, 0)),
         t("high", "高"): lines["high"].map(lambda v: number(v, 0)),
@@ -216,7 +216,8 @@ def frontier_table(a: Analysis, frontier: pd.DataFrame) -> pd.DataFrame:
 def _codes(a: Analysis, text: object) -> str:
     if not isinstance(text, str):
         return DASH
-    return t(" and ", " 和 ").join(a.code.get(part, part) for part in text.split(" and "))
+    names = (lang.status_quo() if part == "baseline" else a.code.get(part, part) for part in text.split(" and "))
+    return t(" and ", " 和 ").join(names)
 
 
 def synergy_table(a: Analysis, factors: Sequence[str] = ("P1", "P2", "P3")) -> tuple[pd.DataFrame, pd.DataFrame]:
