@@ -477,7 +477,7 @@ def _beyond_article(a: Analysis, leaders: Mapping[str, str]) -> list[str]:
 
 
 def _intervals_text(a: Analysis, robust: bool = False) -> str:
-    elsewhere = t("; the robustness lines above include the assumptions", ";上方稳健性各行已包含假设的不确定性")
+    elsewhere = t("; the robustness lines below include the assumptions", ";下方稳健性各行已包含假设的不确定性")
     elsewhere = elsewhere if robust else ""
     return t(
         f"*The table's intervals and P(best) cover run-to-run randomness only* ({a.replicates} paired replicates of "
