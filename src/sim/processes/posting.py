@@ -166,8 +166,8 @@ def practise(model: CadreModel) -> None:
     seconded = serving != t.home[workers]
     # rate x the post's domain weights takes 16 values (base, seconded, post type): one row read per cadre
     # from that table gives the same products as multiplying per cadre, for a fraction of the work.
-    flag = np.array([False, True])
-    rate = p.practice_gain * (1 + p.training_base_effect * flag[:, None]) * (1 + p.cross_street_gain * flag[None, :])
+    on = np.array([False, True])  # each on/off condition, as an axis of the table
+    rate = p.practice_gain * (1 + p.training_base_effect * on[:, None]) * (1 + p.cross_street_gain * on[None, :])
     table = rate.reshape(4, 1, 1) * model.post_domains[None, :, :]  # (base x seconded, post, domain)
     cell = (base * 2 + seconded) * N_POST_TYPES + np.compress(posted, post)
     gain = np.take(table.reshape(4 * N_POST_TYPES, -1), cell, axis=0)

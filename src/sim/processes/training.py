@@ -57,8 +57,8 @@ def train(model: CadreModel) -> None:
         mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
         # The gain before the growth plan takes 20 values (trained mentor, training base, stage): read from a
         # table, the same products as per cadre.
-        flag = np.array([False, True])
-        boost = (1 + p.mentor_effect * flag[:, None]) * (1 + p.training_base_effect * flag[None, :])
+        on = np.array([False, True])
+        boost = (1 + p.mentor_effect * on[:, None]) * (1 + p.training_base_effect * on[None, :])
         table = p.training_gain * model.stage_focus[None, :, :] * boost.reshape(4, 1, 1)  # (mentor x base, stage, domain)
         table[:, :, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
         cell = (mentor * 2 + f["training_base"][home_l]) * len(model.stage_focus) + np.compress(trained, stage)
