@@ -29,7 +29,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.costs import monthly_cost
-from sim.state import ADMIN, DIGITAL, DOMAINS, ELDERLY, GRID, IDLE, N_POST_TYPES, STAGES, domain_sum
+from sim.state import (
+    ADMIN,
+    DIGITAL,
+    DOMAINS,
+    ELDERLY,
+    GRID,
+    N_POST_TYPES,
+    STAGES,
+    domain_sum,
+    filled_posts,
+    posted_cells,
+)
 
 if TYPE_CHECKING:
     from sim.model import CadreModel
@@ -57,18 +68,14 @@ class _Posts:
     """The cadres in post this month (of `model.rows`): which, their rows, kinds, competence and cells.
 
     `competence` is that of all of `model.rows`, if the caller has it. `filled` counts them
-    per (community served, post type), as `state.filled_posts`.
+    per (community served, post type).
     """
 
     def __init__(self, model: CadreModel, competence: np.ndarray | None = None) -> None:
-        t, rows, n = model.cadres, model.rows, model.communities.n
-        post = t.post[rows]
-        self.mask = post != IDLE
-        self.rows = np.compress(self.mask, rows)
-        self.kind = np.compress(self.mask, post)
+        t, rows = model.cadres, model.rows
+        self.mask, self.rows, self.kind, self.cell = posted_cells(t, rows)
         self.competence = t.competence_of(self.rows) if competence is None else np.compress(self.mask, competence, axis=0)
-        self.cell = t.serving[self.rows] * N_POST_TYPES + self.kind
-        self.filled = np.bincount(self.cell, minlength=N_POST_TYPES * n).reshape(n, N_POST_TYPES)
+        self.filled = filled_posts(t, rows, model.communities.n, self.cell)
 
 
 def _capacities(model: CadreModel, bounds: np.ndarray, posts: _Posts) -> list[dict[str, float]]:

@@ -203,14 +203,25 @@ class CommunityTable:
         return self.mentor_rank < share
 
 
-def filled_posts(cadres: CadreTable, rows: np.ndarray, n_communities: int) -> np.ndarray:
+def posted_cells(cadres: CadreTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cadres of `rows` in a post: which of them (a mask), their rows, post types and cells.
+
+    A cell is (community served) x N_POST_TYPES + post type: where they serve, which differs
+    from their home when seconded to a pool (F36).
+    """
+    post = cadres.post[rows]
+    mask = post != IDLE
+    posted, kind = np.compress(mask, rows), np.compress(mask, post)
+    return mask, posted, kind, cadres.serving[posted] * N_POST_TYPES + kind
+
+
+def filled_posts(cadres: CadreTable, rows: np.ndarray, n_communities: int, cells: np.ndarray | None = None) -> np.ndarray:
     """(communities, post types) count of the cadres in `rows` serving in each post type.
 
-    Counted where they serve, which differs from their home when seconded to a pool (F36).
+    `cells` is `posted_cells(cadres, rows)[3]` if the caller has it.
     """
-    rows = rows[cadres.post[rows] != IDLE]
-    cell = cadres.serving[rows] * N_POST_TYPES + cadres.post[rows]
-    return np.bincount(cell, minlength=N_POST_TYPES * n_communities).reshape(n_communities, N_POST_TYPES)
+    cells = posted_cells(cadres, rows)[3] if cells is None else cells
+    return np.bincount(cells, minlength=N_POST_TYPES * n_communities).reshape(n_communities, N_POST_TYPES)
 
 
 def stage_lengths(p) -> np.ndarray:
