@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -75,7 +76,7 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
     [
         ({"design": {"kind": "grid", "parameters": {"funding_share": [0.0, 5.0]}}}, "out of range"),
         ({"design": {"kind": "sobol", "parameters": ["funding_share"], "samples": 6}}, "power of 2"),
-        ({"design": {"kind": "lhs", "parameters": ["selection_method"], "samples": 4}}, "only vary numeric parameters"),
+        ({"design": {"kind": "lhs", "parameters": ["capability_bank"], "samples": 4}}, "only vary numeric or choice parameters"),
         (
             {"design": {"kind": "lhs", "parameters": ["funding_share"], "samples": 4, "levels": 3}},
             "unknown field 'design.levels'",
@@ -157,3 +158,17 @@ def test_changes_names_field_paths() -> None:
     old = {"replicates": 30, "design": {"points": [{"a": 1}]}, "seed": 1}
     new = {"replicates": 40, "design": {"points": [{"a": 2}]}, "name": "x"}
     assert changes(old, new) == ["replicates: 30 -> 40", "design.points[0].a: 1 -> 2", "seed: removed", 'name: added ("x")']
+
+
+def test_a_choice_parameter_can_be_a_factor_of_a_sampled_design():
+    """Sampled as u in [0, 1]; choice floor(u x k) of k, every choice equally likely (sim.batch.design.choice_of)."""
+    from sim.batch.design import build_design, choice_of
+    from sim.parameters import catalogue
+
+    design = build_design({"kind": "lhs", "parameters": ["capacity_structure", "training_gain"], "samples": 400, "seed": 3},
+                          "test", 1)  # fmt: skip
+    counts = pd.Series([p["capacity_structure"] for p in design.points]).value_counts()
+    assert set(counts.index) == set(catalogue()["capacity_structure"].choices) and counts.min() == counts.max() == 100
+    assert design.bounds["capacity_structure"] == (0.0, 1.0)
+    spec = catalogue()["training_evidence"]
+    assert [choice_of(spec, u) for u in (0.0, 0.49, 0.5, 1.0)] == ["system", "system", "training", "training"]

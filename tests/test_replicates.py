@@ -56,11 +56,41 @@ def test_batches_group_replicates_into_blocks_in_plan_order():
     for workers in (1, 2):
         blocks = plan_blocks(tasks, workers)
         assert sorted(t.run_id for b in blocks for t in b) == sorted(t.run_id for t in tasks)
+        scenarios = 5
         for block in blocks:
-            assert len({(t.scenario_name, t.design_point) for t in block}) == 1
+            assert len({t.design_point for t in block}) == 1
             replicates = [t.replicate for t in block]
-            assert replicates == list(range(replicates[0], replicates[0] + len(block)))
+            assert len(block) % scenarios == 0  # whole replicates: every scenario of each
+            assert replicates == sorted(replicates)
+            assert set(replicates) == set(range(replicates[0], replicates[0] + len(block) // scenarios))
         assert len(blocks) >= (5 if workers == 1 else 3 * workers)
         # Replicates come in the plan's order: no block starts before every earlier replicate has a block.
         starts = [b[0].replicate for b in blocks]
         assert starts == sorted(starts)
+
+
+def test_runs_that_differ_in_policy_share_a_block_and_each_equals_its_own_run():
+    """Scenarios, persistence regimes, program windows and horizons mixed in one BlockModel (sim.replicates)."""
+    from sim.replicates import simulate_blocks
+
+    runs = [
+        (load_scenario(scenario_path(name), {"n_communities": 13, "persistence": persistence, "months": 64}), seed)
+        for name in POLICY_SCENARIOS
+        for persistence in ("sustain", "decay", "revert")
+        for seed in (3, 11)
+    ]
+    runs.append((load_scenario(scenario_path("calibration/traditional"), {"n_communities": 13, "months": 12}), 5))
+    moved = load_scenario(scenario_path("innovation_leap"), {"n_communities": 13, "months": 70})
+    runs.append((moved.with_programs([{"name": "innovation_leap", "start": 2024, "end": 2025}]), 5))
+    tables = simulate_blocks(runs)
+    for (scenario, seed), table in zip(runs, tables, strict=True):
+        pd.testing.assert_frame_equal(table, simulate(scenario, seed=seed), check_exact=True)
+
+
+def test_runs_with_different_mechanisms_cannot_share_a_block():
+    from sim.replicates import BlockModel
+
+    a = load_scenario(scenario_path("baseline"), {"n_communities": 5})
+    b = load_scenario(scenario_path("baseline"), {"n_communities": 5, "training_gain": a.parameters.training_gain * 1.1})
+    with pytest.raises(ValueError, match="share every parameter that is not policy"):
+        BlockModel([(a, 1), (b, 1)])

@@ -124,6 +124,7 @@ class CadreModel(mesa.Model):
         self.policy_scenario = scenario
         self.p = p = scenario.parameters.without_levers()
         self.seed = seed
+        self.horizon = p.months
         self.streams = RandomStreams(seed)
         self.month = 0
         self._set_constants()
@@ -140,6 +141,8 @@ class CadreModel(mesa.Model):
         self.flows = dict.fromkeys(FLOWS, 0)
         self.flows_by_community = {flow: np.zeros(self.communities.n, dtype=np.int64) for flow in FLOWS}
         self.reference = reference_values(self)
+        self.performance: dict[str, float] = {}  # lagged community performance (`outcomes.adjust`)
+        self.subgroup_state: dict = {}  # references, performance and exits seen per subgroup (`outcomes.measure_subgroups`)
         self.records: list[dict] = []
         self.datacollector = mesa.DataCollector(model_reporters=dict(model_reporters()))
         self._record()
@@ -170,7 +173,7 @@ class CadreModel(mesa.Model):
     # --- the monthly step -----------------------------------------------------------------
     def step(self) -> None:
         self.month += 1
-        self.policy = self.policy_schedule.at(self.month)
+        self._next_policy()
         self._grow_quota()
         self.flows = dict.fromkeys(FLOWS, 0)
         self._remove(careers.age(self), "exits_retirement")
@@ -183,7 +186,14 @@ class CadreModel(mesa.Model):
         self._remove(careers.leave(self), "exits_voluntary")
         self.flows["recruits"] = selection.select(self)
         self._record()
-        self.running = self.month < self.p.months
+        self.running = self.month < self.horizon
+
+    def _next_policy(self) -> None:
+        self.policy = self.policy_schedule.at(self.month)
+
+    def cost_lines_of(self, block: int) -> dict:
+        """Each program's priced cost lines (`sim.costs`) in `block` (0 in a single run)."""
+        return self.cost_lines
 
     def _grow_quota(self) -> None:
         """Reserve quotas grow with `quota_growth_per_year` (demography, not policy)."""

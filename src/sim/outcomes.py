@@ -85,6 +85,17 @@ def _capacities(model: CadreModel, bounds: np.ndarray, posts: _Posts) -> list[di
     blocks at once; the pooled sums are taken block by block, adding the same numbers in the
     same order as a run of that block alone.
     """
+    counted, per = _community_capacity(model, posts)
+    structure = model.p.capacity_structure
+    return [_pooled(counted[lo:hi], per[lo:hi], structure) for lo, hi in itertools.pairwise(bounds.tolist())]
+
+
+def _community_capacity(model: CadreModel, posts: _Posts) -> tuple[np.ndarray, np.ndarray]:
+    """Per (community, post type): the capacity delivered, counting no more cadres than posts, and what it is per.
+
+    `per` is the establishment (a vacant post delivers nothing) or, under the `quality`
+    structure, the filled posts (colleagues cover vacancies).
+    """
     p, t, c = model.p, model.cadres, model.communities
     kind = posts.kind
     # Competence in the domains the post exercises: the weighted domains added in order.
@@ -97,47 +108,167 @@ def _capacities(model: CadreModel, bounds: np.ndarray, posts: _Posts) -> list[di
     establishment = c.establishment
     share_counted = np.where(count > 0, np.minimum(1.0, establishment / np.maximum(count, 1)), 0.0)
     counted = delivered * share_counted
-    structure = p.capacity_structure
-    per = np.minimum(count, establishment) if structure == "quality" else establishment  # per filled post, or per post
-    out = []
-    for lo, hi in itertools.pairwise(bounds.tolist()):
-        by_type = counted[lo:hi].sum(axis=0) / np.maximum(1, per[lo:hi].sum(axis=0))
-        if structure == "frontline":
-            response = float(by_type[GRID])
-        elif structure == "serial":
-            response = float(2 / (1 / max(by_type[DIGITAL], 1e-9) + 1 / max(by_type[GRID], 1e-9)))
-        else:
-            response = float(np.mean(by_type[[DIGITAL, GRID]]))
-        out.append(
-            {
-                "admin": by_type[ADMIN],
-                "digital": by_type[DIGITAL],
-                "elderly": by_type[ELDERLY],
-                "grid": by_type[GRID],
-                "overall": float(counted[lo:hi].sum() / max(1, per[lo:hi].sum())),
-                "service": float(np.mean(by_type[[ADMIN, DIGITAL, ELDERLY]])),
-                "response": response,
-            }
-        )
-    return out
+    per = np.minimum(count, establishment) if p.capacity_structure == "quality" else establishment  # per filled post, or per post
+    return counted, per
 
 
-def proposal_adoption(p, partner_share: float, incubator_share: float, mean_competence: float, reference: dict) -> float:
-    """Proposal adoption rate (F41): logistic in the partner system, the incubator (F40) and competence."""
+def _pooled(counted: np.ndarray, per: np.ndarray, structure: str) -> dict[str, float]:
+    """Capacity (0-1) of each post type and overall, pooled over the communities (rows) given."""
+    return _from_sums(counted.sum(axis=0), per.sum(axis=0), counted.sum(), per.sum(), structure)
+
+
+def _from_sums(counted: np.ndarray, per: np.ndarray, counted_total: float, per_total: float, structure: str) -> dict[str, float]:
+    """Capacities from pooled sums: by post type (arrays of four) and in all."""
+    by_type = counted / np.maximum(1, per)
+    if structure == "frontline":
+        response = float(by_type[GRID])
+    elif structure == "serial":
+        response = float(2 / (1 / max(by_type[DIGITAL], 1e-9) + 1 / max(by_type[GRID], 1e-9)))
+    else:
+        response = float(np.mean(by_type[[DIGITAL, GRID]]))
+    return {
+        "admin": by_type[ADMIN],
+        "digital": by_type[DIGITAL],
+        "elderly": by_type[ELDERLY],
+        "grid": by_type[GRID],
+        "overall": float(counted_total / max(1, per_total)),
+        "service": float(np.mean(by_type[[ADMIN, DIGITAL, ELDERLY]])),
+        "response": response,
+    }
+
+
+def adoption_logit(p, partner_share, incubator_share, mean_competence, reference: dict):
+    """Log-odds of proposal adoption (F41) that the month's schemes (partner system, incubator F40) and competence imply."""
     x = logit(p.proposal_adoption_2023)
     x += p.partner_adoption_logit * partner_share  # F41
     x += p.incubator_adoption_logit * p.innovation_projects_per_year * incubator_share  # F40
     x += p.adoption_competence_slope * (mean_competence - reference["mean_competence"]) / 10
-    return float(1 / (1 + np.exp(-x)))
+    return float(x) if np.ndim(x) == 0 else x
+
+
+# Community performance that follows capacity with a lag (`adjust`): the governance indices on the
+# log scale (log of index / 100) and proposal adoption on the logit scale.
+PERFORMANCE = ("dispute", "satisfaction", "cost", "response", "adoption")
+
+
+def adjust(state: dict[str, float], implied: dict[str, float], months: float) -> dict[str, float]:
+    """Partial adjustment: each value closes 1 - exp(-1 / months) of its gap to what this month implies.
+
+    `state` (last month's values, empty before the first record) is updated in place and
+    returned. A lasting change in capacity therefore shows in performance with time constant
+    `months`: after k months, exp(-k / months) of the gap remains (docs/ODD.md, 7.9).
+    """
+    if not state:  # June 2023: performance is what the state implies
+        state.update(implied)
+        return state
+    closed = 1.0 - np.exp(-1.0 / months)
+    for name, target in implied.items():
+        state[name] = state[name] + closed * (target - state[name])  # a new object: arrays are not shared with `implied`
+    return state
+
+
+def measure_subgroups(model: CadreModel, k: _Cadres, blocks: int) -> list[dict[str, float]]:
+    """Each block's subgroup columns (`sim.subgroups`): the decision outcomes and cost quantities per kind of community.
+
+    Sums per (subgroup, block) by bincount, everything after as arrays of (subgroups, blocks);
+    the governance indices are relative to each subgroup's own first record (mid-2023) and adjust
+    with the same lag as the whole's (`model.subgroup_state`, kept between months).
+    """
+    from sim.subgroups import SUBGROUPS, column_name
+
+    p, t, c, policy = model.p, model.cadres, model.communities, model.policy
+    rows = model.rows
+    home = t.home[rows]
+    counted, per = _community_capacity(model, k.posts)
+    posted = k.posts.mask
+    exits_now = sum(model.flows_by_community[f] for f in ("exits_voluntary", "exits_appraisal", "exits_retirement"))
+    state = model.subgroup_state
+    exits = exits_now - state.get("exits_seen", 0)
+    state["exits_seen"] = exits_now
+    staffed = np.minimum(k.posts.filled, c.establishment)
+    per_cadre = {  # cadre -> value, summed by the cadre's home community first
+        "cadres": np.ones(len(rows)),
+        "central_west": (~c.east[home]).astype(float),
+        "idle": (~posted).astype(float),
+        "posted": posted.astype(float),
+        "untrained_posted": (posted & ~t.specialised[rows]).astype(float),
+        "competence": domain_sum(k.competence),
+    }
+    per_community = {  # community -> value, summed per subgroup and block
+        "communities": np.ones(c.n),
+        "establishment_digital": c.establishment[:, DIGITAL].astype(float),
+        "staffed_digital": staffed[:, DIGITAL].astype(float),
+        "exits": exits.astype(float),
+        "partner": policy.by_community("governance_partner").astype(float),
+        "incubator": policy.by_community("incubator").astype(float),
+        **{f"counted_{j}": counted[:, j] for j in range(N_POST_TYPES)},
+        **{f"per_{j}": per[:, j].astype(float) for j in range(N_POST_TYPES)},
+        **{n: np.bincount(home, weights=v, minlength=c.n) for n, v in per_cadre.items()},
+    }
+    groups = list(SUBGROUPS.values())
+    size = len(groups) * blocks
+    label = np.concatenate([np.where(g.members(c), i * blocks + c.block, size) for i, g in enumerate(groups)])
+    got = {n: np.bincount(label, weights=np.tile(v, len(groups)), minlength=size + 1)[:size].reshape(len(groups), blocks)
+           for n, v in per_community.items()}  # fmt: skip
+    by_type_counted = np.stack([got[f"counted_{j}"] for j in range(N_POST_TYPES)], axis=-1)
+    by_type_per = np.stack([got[f"per_{j}"] for j in range(N_POST_TYPES)], axis=-1)
+    cap = _capacity_arrays(by_type_counted, by_type_per, p.capacity_structure)
+    n = got["cadres"]
+    mean_competence = np.divide(got["competence"], len(DOMAINS) * n, out=np.zeros_like(n), where=n > 0)
+    if "reference" not in state:  # the subgroups' own mid-2023 levels
+        state["reference"] = {**cap, "mean_competence": mean_competence}
+    ref = {**state["reference"], "proposal_adoption_rate": p.proposal_adoption_2023}
+    size_g = np.maximum(1.0, got["communities"])
+    implied = implied_performance(p, cap, ref, got["partner"] / size_g, got["incubator"] / size_g, mean_competence)
+    now = adjust(state.setdefault("performance", {}), implied, p.performance_adjustment_months)
+    values = {
+        "idle_rate": np.divide(got["idle"], n, out=np.zeros_like(n), where=n > 0),
+        "mismatch_rate": np.divide(got["untrained_posted"], got["posted"], out=np.zeros_like(n), where=got["posted"] > 0),
+        "turnover_rate": 12 * got["exits"] / np.maximum(1.0, n),
+        "digital_vacancy_rate": 1 - got["staffed_digital"] / np.maximum(1.0, got["establishment_digital"]),
+        "mean_competence": mean_competence,
+        **performance_outputs(p, now, ref),
+        "communities": got["communities"],
+        "cadres": n,
+        "cadres_central_west": got["central_west"],
+    }
+    return [
+        {column_name(name, g.name): float(v[i, b]) for i, g in enumerate(groups) for name, v in values.items()}
+        for b in range(blocks)
+    ]
+
+
+def _capacity_arrays(counted: np.ndarray, per: np.ndarray, structure: str) -> dict[str, np.ndarray]:
+    """`_from_sums` for arrays of pooled sums (..., post types): each capacity as an array of the leading shape."""
+    by_type = counted / np.maximum(1, per)
+    if structure == "frontline":
+        response = by_type[..., GRID]
+    elif structure == "serial":
+        response = 2 / (1 / np.maximum(by_type[..., DIGITAL], 1e-9) + 1 / np.maximum(by_type[..., GRID], 1e-9))
+    else:
+        response = np.mean(by_type[..., [DIGITAL, GRID]], axis=-1)
+    return {
+        "admin": by_type[..., ADMIN],
+        "digital": by_type[..., DIGITAL],
+        "elderly": by_type[..., ELDERLY],
+        "grid": by_type[..., GRID],
+        "overall": counted.sum(axis=-1) / np.maximum(1, per.sum(axis=-1)),
+        "service": np.mean(by_type[..., [ADMIN, DIGITAL, ELDERLY]], axis=-1),
+        "response": response,
+    }
 
 
 def measure(model: CadreModel) -> dict[str, float]:
     """Everything recorded for one month."""
-    return measure_blocks(model, [model.flows], [model.reference])[0]
+    return measure_blocks(model, [model.flows], [model.reference], [model.performance])[0]
 
 
-def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: list[dict[str, float]]) -> list[dict[str, float]]:
-    """Everything recorded for one month, for each replicate block (`sim.replicates`; one in a single run).
+def measure_blocks(
+    model: CadreModel, flows: list[dict[str, int]], references: list[dict[str, float]], performance: list[dict[str, float]]
+) -> list[dict[str, float]]:
+    """Everything recorded for one month, for each block (`sim.replicates`; one in a single run).
+
+    `performance` holds each block's lagged community performance (`adjust`), updated here.
 
     Counts are cross-tabulated for all blocks at once by bincount; means and pooled sums
     are taken block by block on that block's slice, so each block's row is exactly what a
@@ -153,7 +284,10 @@ def measure_blocks(model: CadreModel, flows: list[dict[str, int]], references: l
     out = []
     for b in range(blocks):
         rows_b = slice(int(bounds[b]), int(bounds[b + 1]))
-        out.append(_row(model, b, rows_b, cadres, capacity[b], flows[b], references[b], share))
+        out.append(_row(model, b, rows_b, cadres, capacity[b], flows[b], references[b], share, performance[b]))
+    if model.p.subgroup_outputs:
+        for row, groups in zip(out, measure_subgroups(model, cadres, blocks), strict=True):
+            row.update(groups)
     return out
 
 
@@ -261,13 +395,15 @@ def _row(
     flows: dict[str, int],
     ref: dict[str, float],
     share: dict[str, np.ndarray],
+    performance: dict[str, float],
 ) -> dict[str, float]:
     """Block b's row of outcomes: the counted columns picked out, means and indices computed."""
     p = model.p
     n_cadres, n_communities = int(k.n[b]), int(model.communities.sizes[b])
     competence = k.competence[rows]
     mean_competence = float(competence.mean()) if n_cadres else 0.0
-    adoption = proposal_adoption(p, share["governance_partner"][b], share["incubator"][b], mean_competence, ref)
+    implied = implied_performance(p, cap, ref, share["governance_partner"][b], share["incubator"][b], mean_competence)
+    performed = performance_outputs(p, adjust(performance, implied, p.performance_adjustment_months), ref)
     central_west = int(k.central_west[b])
     shares = {name: float(v[b]) for name, v in share.items()}
     return {
@@ -289,17 +425,44 @@ def _row(
         "communities_honour_fund": shares["communities_honour_fund"],
         "communities_scientific_use": shares["communities_rotation"],
         "communities_staged_training": shares["communities_staged_training"],
-        "proposal_adoption_rate": adoption,
-        "resident_participation": 100 * (adoption / ref["proposal_adoption_rate"]) ** p.participation_adoption_elasticity,
-        "dispute_resolution_efficiency": 100 * _ratio(cap["grid"], ref["grid"]) ** p.dispute_capacity_elasticity,
-        "service_satisfaction": 100 * _ratio(cap["service"], ref["service"]) ** p.satisfaction_capacity_elasticity,
-        "governance_cost": 100 * _ratio(cap["overall"], ref["overall"]) ** -p.cost_capacity_elasticity,
-        "response_speed": 100 * _ratio(cap["response"], ref["response"]) ** p.response_capacity_elasticity,
+        **performed,
         "program_cost": monthly_cost(  # yuan this month at central prices (sim.costs)
-            model.policy.phases,
-            model.cost_lines,
+            model.policy.phases_of(b),
+            model.cost_lines_of(b),
             {"community_year": n_communities, "cadre_year": n_cadres, "central_west_cadre_year": central_west},
         ),
+    }
+
+
+def implied_performance(p, cap: dict, ref: dict, partner_share, incubator_share, mean_competence) -> dict:
+    """What this month's capacity and schemes imply for community performance, on the scales it adjusts on (`adjust`).
+
+    Numbers for the whole, or arrays of one shape for subgroups (`measure_subgroups`).
+    """
+    return {
+        "dispute": p.dispute_capacity_elasticity * np.log(_ratio(cap["grid"], ref["grid"])),
+        "satisfaction": p.satisfaction_capacity_elasticity * np.log(_ratio(cap["service"], ref["service"])),
+        "cost": -p.cost_capacity_elasticity * np.log(_ratio(cap["overall"], ref["overall"])),
+        "response": p.response_capacity_elasticity * np.log(_ratio(cap["response"], ref["response"])),
+        "adoption": adoption_logit(p, partner_share, incubator_share, mean_competence, ref),
+    }
+
+
+def performance_outputs(p, now: dict, ref: dict) -> dict:
+    """The governance and participation columns from the adjusted performance (indices: mid-2023 = 100).
+
+    Numbers (floats) for the whole, arrays for subgroups.
+    """
+    scalar = np.ndim(now["adoption"]) == 0
+    exp = (lambda x: float(np.exp(x))) if scalar else np.exp
+    adoption = 1 / (1 + exp(-now["adoption"]))
+    return {
+        "proposal_adoption_rate": adoption,
+        "resident_participation": 100 * (adoption / ref["proposal_adoption_rate"]) ** p.participation_adoption_elasticity,
+        "dispute_resolution_efficiency": 100 * exp(now["dispute"]),
+        "service_satisfaction": 100 * exp(now["satisfaction"]),
+        "governance_cost": 100 * exp(now["cost"]),
+        "response_speed": 100 * exp(now["response"]),
     }
 
 
@@ -345,5 +508,8 @@ def _fractions(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.divide(part, whole, out=np.zeros(np.shape(part)), where=np.asarray(whole) != 0)
 
 
-def _ratio(value: float, reference: float) -> float:
-    return max(value, 1e-9) / max(reference, 1e-9)
+def _ratio(value, reference):
+    """value / reference with both floored at 1e-9 (numbers, or arrays for subgroups)."""
+    if np.ndim(value) == 0 and np.ndim(reference) == 0:
+        return max(value, 1e-9) / max(reference, 1e-9)
+    return np.maximum(value, 1e-9) / np.maximum(reference, 1e-9)

@@ -145,14 +145,37 @@ def spec(name: str, where: str = "") -> ParamSpec:
     return specs[name]
 
 
+# Choices that change no mechanism but which calibrated values hold: data/calibrated.yaml keeps the
+# index parameters solved for each pair (its `variants`, keyed "structure/reading").
+VARIANT_CHOICES = ("capacity_structure", "training_evidence")
+
+
+@functools.cache
+def _calibrated_file() -> Mapping[str, Any]:
+    if not CALIBRATED.is_file():
+        return {}
+    return yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+
+
 @functools.cache
 def calibrated_values() -> Mapping[str, Any]:
     """Values fitted by `sim calibrate` (data/calibrated.yaml), checked like any override."""
-    if not CALIBRATED.is_file():
-        return MappingProxyType({})
-    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
-    values = raw.get("values") or {}
+    values = _calibrated_file().get("values") or {}
     return MappingProxyType({name: spec(name, str(CALIBRATED)).check(v, str(CALIBRATED)) for name, v in values.items()})
+
+
+@functools.cache
+def calibrated_variants() -> Mapping[tuple[str, ...], Mapping[str, Any]]:
+    """The index parameters solved for each (capacity_structure, training_evidence) pair (data/calibrated.yaml)."""
+    variants = _calibrated_file().get("variants") or {}
+    where = f"{CALIBRATED}: variants"
+    checked = {key: {n: spec(n, where).check(v, f"{where}.{key}") for n, v in values.items()} for key, values in variants.items()}
+    return MappingProxyType({tuple(str(key).split("/")): MappingProxyType(values) for key, values in checked.items()})
+
+
+def variant_values(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The calibrated index parameters of the variant `values` choose (empty if calibrated.yaml has none for it)."""
+    return calibrated_variants().get(tuple(str(values[name]) for name in VARIANT_CHOICES), {})
 
 
 def default_values() -> dict[str, Any]:
@@ -167,11 +190,18 @@ class Parameters(Mapping[str, Any]):
     """
 
     def __init__(
-        self, overrides: Mapping[str, Any] | None = None, where: str = "", base: Mapping[str, Any] | None = None
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        where: str = "",
+        base: Mapping[str, Any] | None = None,
+        explicit: frozenset[str] = frozenset(),
     ) -> None:
         values = dict(base) if base is not None else default_values()
         for name, value in (overrides or {}).items():
             values[name] = spec(name, where).check(value, where)
+        self.explicit = explicit | frozenset(overrides or {})  # every name set on purpose, here or in the base
+        # A structure or reading other than the calibrated default brings its own index parameters, unless set on purpose.
+        values.update({n: v for n, v in variant_values(values).items() if n not in self.explicit})
         _check_consistency(values, where)
         self._values = values
         self.__dict__.update(values)
@@ -187,7 +217,7 @@ class Parameters(Mapping[str, Any]):
 
     def replace(self, overrides: Mapping[str, Any], where: str = "") -> Parameters:
         """A copy with some values changed (checked like any override)."""
-        return Parameters(overrides, where, base=self._values)
+        return Parameters(overrides, where, base=self._values, explicit=self.explicit)
 
     def without_levers(self) -> MechanismParameters:
         """The same values minus the policy levers: what the model hands its processes."""

@@ -118,11 +118,24 @@ class Policy:
     features: Mapping[str, np.ndarray]  # coverage features, one bool per community
     mentor_trained: np.ndarray  # (communities, mentors): professionally trained mentors (F26)
     phases: tuple[ProgramPhase, ...] = ()
+    block_phases: tuple[tuple[ProgramPhase, ...], ...] | None = None  # each block's phases (`stack_policies`)
 
     @property
     def active_programs(self) -> list[Program]:
         """Programs inside their window this month, in the scenario's order."""
-        return [ph.program for ph in self.phases if ph.phase == "window"]
+        return self.programs_active_in(0)
+
+    def phases_of(self, block: int) -> tuple[ProgramPhase, ...]:
+        """The program phases that cost something this month in `block` (0 in a single run)."""
+        return self.phases if self.block_phases is None else self.block_phases[block]
+
+    def programs_active_in(self, block: int) -> list[Program]:
+        """Programs inside their window this month in `block`, in its scenario's order."""
+        return [ph.program for ph in self.phases_of(block) if ph.phase == "window"]
+
+    def lever(self, name: str) -> np.ndarray:
+        """A numeric lever's value in force, one per block (an array of one in a single run)."""
+        return np.atleast_1d(getattr(self.levers, name))
 
     def by_community(self, lever: str) -> np.ndarray:
         """An on/off or choice lever's value in each community."""
@@ -227,6 +240,25 @@ class PolicySchedule:
         return np.concatenate(
             [random_order(streams, f"retention_{name}", n) for streams, n in zip(self._streams, sizes, strict=True)]
         )
+
+
+def stack_policies(policies: Sequence[Policy]) -> Policy:
+    """The policies of several blocks (`sim.replicates`) as one Policy of the stacked communities.
+
+    Per-community values are concatenated in block order; each numeric lever becomes an
+    array of one value per block (`Policy.lever`), and each block keeps its own program phases.
+    """
+    if len(policies) == 1:
+        return policies[0]
+    first = policies[0]
+    return Policy(
+        month=first.month,
+        levers=Levers(**{name: np.array([getattr(p.levers, name) for p in policies]) for name in NUMERIC_LEVERS}),
+        switches={k: np.concatenate([p.switches[k] for p in policies]) for k in first.switches},
+        features={k: np.concatenate([p.features[k] for p in policies]) for k in first.features},
+        mentor_trained=np.concatenate([p.mentor_trained for p in policies]),
+        block_phases=tuple(p.phases for p in policies),
+    )
 
 
 def adoption_rank(streams: RandomStreams, feature: str, n: int) -> np.ndarray:

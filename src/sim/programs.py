@@ -81,6 +81,19 @@ class Program:
     def active(self, year: int) -> bool:
         return self.start <= year <= self.end
 
+    def with_levers(self, values: Mapping[str, Any], where: str = "") -> Program:
+        """The same program setting some of its levers to other values (each checked against the catalogue).
+
+        Only levers the program already moves: their kind and cost lines stay the program's.
+        """
+        settings = dict(self.settings)
+        for lever, value in values.items():
+            if lever not in settings:
+                moved = ", ".join(settings)
+                raise InputError(f"{where}: program '{self.key}' does not move lever '{lever}' (it moves {moved})")
+            settings[lever] = replace(settings[lever], value=spec(lever, where).check(value, f"{where} levers.{lever}"))
+        return replace(self, settings=settings)
+
     def with_window(self, start: int | None, end: int | None, where: str = "") -> Program:
         """The same program over another window (checked; None keeps the program's own year)."""
         return _checked_window(

@@ -7,6 +7,7 @@ A scenario file (`data/scenarios/*.yaml`)::
     programs:
       - talent_foundation                 # its own window from data/programs.yaml
       - {name: digital_foundation, start: 2026, end: 2028}   # window overridden
+      - {name: innovation_leap, levers: {funding_share: 0.05}}   # a lever the program moves, to another value
     parameters:
       n_communities: 100
 """
@@ -27,7 +28,7 @@ from sim.resources import data_file, resolve
 
 SCENARIO_DIR = data_file("scenarios")
 SCENARIO_FIELDS = {"name", "description", "programs", "parameters"}
-PROGRAM_ENTRY_FIELDS = {"name", "start", "end"}
+PROGRAM_ENTRY_FIELDS = {"name", "start", "end", "levers"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Scenario:
         return Scenario(self.name, self.parameters.replace(overrides, where), self.programs, self.description, self.source)
 
     def with_programs(self, entries: Any, where: str = "programs") -> Scenario:
-        """A copy running `entries` instead of its own programs: names, or {name, start, end} for another window."""
+        """A copy running `entries` instead of its own programs: names, or {name, start, end, levers} (window, values)."""
         return Scenario(self.name, self.parameters, _programs(list(entries), where), self.description, self.source)
 
     def describe(self) -> dict[str, Any]:
@@ -121,7 +122,11 @@ def _programs(entries: Any, where: str) -> tuple[Program, ...]:
         elif isinstance(entry, dict) and "name" in entry:
             unknown_fields(entry, PROGRAM_ENTRY_FIELDS, where, f"programs[{i}].")
             name = text(entry["name"], where, f"programs[{i}].name")
-            chosen.append(program(name, where).with_window(entry.get("start"), entry.get("end"), where))
+            chosen_program = program(name, where).with_window(entry.get("start"), entry.get("end"), where)
+            if entry.get("levers") is not None:
+                levers = mapping(entry["levers"], where, f"programs[{i}].levers", "a mapping of lever: value")
+                chosen_program = chosen_program.with_levers(levers, f"{where}: programs[{i}]")
+            chosen.append(chosen_program)
         else:
             raise InputError(f"{where}: programs[{i}] = {shown(entry)} must be a program name or a mapping with 'name'")
     keys = [p.key for p in chosen]

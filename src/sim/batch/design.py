@@ -6,6 +6,10 @@ which defaults to the plausible range in `data/parameters.yaml` (`catalogue()[na
 Values are checked one at a time against the catalogue here; rules that tie several
 parameters together (e.g. tier1_share + tier2_share <= 1) are checked when a run starts, so a
 sample that lands in an inconsistent corner becomes one failed run, not a refused design.
+
+A choice parameter (such as `capacity_structure`) can be a factor of a sampled design: it is
+sampled as u in [0, 1] like a numeric one and takes choice `floor(u x k)` of its k choices
+(the last at u = 1), so every choice is equally likely (`choice_of`).
 """
 
 from __future__ import annotations
@@ -141,12 +145,14 @@ def _sampled_design(kind: str, raw: Mapping[str, Any], where: str, default_seed:
     for name, entry in params.items():
         at = f"{where}: design.parameters.{name}"
         param = _param(name, at)
-        if param.type not in ("float", "int"):
-            raise InputError(f"{at}: a {kind} design can only vary numeric parameters; '{name}' is {param.type}")
+        if param.type not in ("float", "int", "choice"):
+            raise InputError(f"{at}: a {kind} design can only vary numeric or choice parameters; '{name}' is {param.type}")
         if entry is not None and (not isinstance(entry, dict) or set(entry) - {"range"}):
             expected = "nothing (use the parameter file's range) or {range: [low, high]}"
             raise InputError(f"{at} = {shown(entry)}: expected {expected}")
-        bounds[name] = _bounds(param, (entry or {}).get("range"), at)
+        if param.type == "choice" and entry is not None:
+            raise InputError(f"{at}: a choice parameter takes each of its choices equally often; it has no range")
+        bounds[name] = (0.0, 1.0) if param.type == "choice" else _bounds(param, (entry or {}).get("range"), at)
         specs[name] = param
     names = tuple(params)
     seed = whole_number(raw.get("seed", default_seed), where, "design.seed")
@@ -215,9 +221,17 @@ def _bounds(param: ParamSpec, given: Any, where: str) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _typed(param: ParamSpec, value: float) -> float | int:
-    """A sampled float as the parameter's type (integers are rounded)."""
+def _typed(param: ParamSpec, value: float) -> float | int | str:
+    """A sampled float as the parameter's type (integers are rounded, a choice is `choice_of` it)."""
+    if param.type == "choice":
+        return choice_of(param, value)
     return round(float(value)) if param.type == "int" else float(value)
+
+
+def choice_of(param: ParamSpec, u: float) -> str:
+    """The choice a sampled u in [0, 1] stands for: choice floor(u x k) of k, the last at u = 1."""
+    k = len(param.choices)
+    return param.choices[min(k - 1, int(float(u) * k))]
 
 
 def _count(points: int, where: str) -> None:

@@ -149,50 +149,63 @@ def _scenario(task: RunTask) -> Scenario:
     return scenario.with_parameters(task.parameters, f"run {task.run_id} (design point {task.design_point})")
 
 
-# Replicates of one scenario and design point run together as blocks of one model
-# (sim.replicates) while a block has at most this many communities in all: past that a run
-# is big enough to pay its own fixed costs.
+# Runs that share their mechanism (every parameter but the policy: `sim.replicates.mechanism_key`)
+# run together as blocks of one model while a block has at most this many communities in all:
+# past that a run is big enough to pay its own fixed costs.
 BLOCK_COMMUNITIES = 4000
 MAX_BLOCK = 32
 
 
 def plan_blocks(tasks: list[RunTask], workers: int = 1) -> list[tuple[RunTask, ...]]:
-    """Group runs into blocks of replicates that differ only in seed, keeping the plan's order.
+    """Group runs into blocks that share their mechanism, keeping the plan's order.
 
-    Replicates with different posterior draws differ in parameters, so they never share a block.
-
-    A block holds runs of one scenario and design point, from consecutive replicates, so a
-    batch cut short still holds complete pairs (block by block). Blocks are kept small
-    enough that every worker gets several.
+    A block holds runs of one design point and posterior draw (these change parameters) whose
+    scenarios differ only in policy — the status quo, each program, each persistence regime —
+    and consecutive replicates, whole replicates where they fit, so a batch cut short still
+    holds complete pairs (block by block). Blocks are kept small enough that every worker gets
+    several.
     """
-    groups: dict[tuple[str, int, int | None], list[RunTask]] = {}
+    from sim.replicates import mechanism_key
+
+    keys: dict[str, tuple] = {}
+    groups: dict[tuple, list[RunTask]] = {}
     for task in tasks:
-        groups.setdefault((task.scenario_name, task.design_point, task.draw), []).append(task)
+        if task.scenario_name not in keys:
+            keys[task.scenario_name] = mechanism_key(task.scenario)
+        groups.setdefault((task.design_point, task.draw, keys[task.scenario_name]), []).append(task)
     spread = max(1, -(-len(tasks) // (3 * workers))) if workers > 1 else MAX_BLOCK
     chunks: list[tuple[int, tuple[RunTask, ...]]] = []
     for group in groups.values():
         communities = group[0].parameters.get("n_communities", group[0].scenario.parameters.n_communities)
         size = min(MAX_BLOCK, spread, max(1, BLOCK_COMMUNITIES // int(communities)))
-        count = -(-len(group) // size)
-        size = -(-len(group) // count)  # even blocks
-        chunks += [(i, tuple(group[i * size : (i + 1) * size])) for i in range(count)]
+        chunks += [(i, chunk) for i, chunk in enumerate(_chunks(group, size))]
     first = {task.run_id: i for i, task in enumerate(tasks)}
     return [block for _, block in sorted(chunks, key=lambda c: (c[0], first[c[1][0].run_id]))]
 
 
+def _chunks(group: list[RunTask], size: int) -> list[tuple[RunTask, ...]]:
+    """`group` (in plan order) cut into even blocks of at most `size` runs, whole replicates where they fit."""
+    per_replicate = len(group) // len({t.replicate for t in group})
+    unit = per_replicate if size >= per_replicate else 1  # whole replicates, or runs of one replicate
+    units = len(group) // unit
+    count = -(-units // max(1, size // unit))
+    per_block = -(-units // count) * unit  # even blocks
+    return [tuple(group[i : i + per_block]) for i in range(0, len(group), per_block)]
+
+
 def execute_block(block: tuple[RunTask, ...]) -> list[RunResult]:
-    """Run a block of replicates together (identical to running each alone); a failure falls back to one by one.
+    """Run a block together (identical to running each alone); a failure falls back to one by one.
 
     Each run's duration is its share of the block's time.
     """
     if len(block) == 1:
         return [execute(block[0])]
-    from sim.replicates import simulate_replicates
+    from sim.replicates import simulate_blocks
 
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        tables = simulate_replicates(_scenario(block[0]), [task.seed for task in block])
+        tables = simulate_blocks([(_scenario(task), task.seed) for task in block])
         rows = [_kept(task, table) for task, table in zip(block, tables, strict=True)]
     except Exception:  # find out which run fails, each with its own error and traceback
         return [execute(task) for task in block]

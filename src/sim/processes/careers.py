@@ -54,9 +54,12 @@ def leave(model: CadreModel) -> np.ndarray:
     annual = annual * np.where(on, p.exit_no_standard_multiplier, 1.0)[:, None, None]
     annual = annual * np.where(on, p.exit_no_honour_multiplier, 1.0)[:, None]
     annual = annual * np.where(on, p.capability_bank_exit_multiplier, 1.0)  # credits kept by trained cadres
-    funding = policy.levers.funding_share
-    annual = annual * (1 - min(p.funding_retention_cap, p.funding_retention_effect * funding * 100))
+    funding = policy.lever("funding_share")  # one per block: the table gets a block axis
+    kept = 1 - np.minimum(p.funding_retention_cap, p.funding_retention_effect * funding * 100)
+    annual = annual[None] * kept[:, None, None, None, None]
     cell = idle * 8 + ~f["promotion_standard"][home] * 4 + ~f["honour_fund"][home] * 2 + banked
+    if len(funding) > 1:
+        cell += model.communities.block[home] * 16
     monthly = np.take(monthly_probability(annual).reshape(-1), cell)
     u = model.streams.uniform("voluntary_exit", model.month, t.key[rows])
     return np.compress(u < monthly, rows)

@@ -48,7 +48,10 @@ def _end_posts(model: CadreModel, rows: np.ndarray, scientific: np.ndarray) -> N
     traditional = np.compress(posted & ~scientific, rows)
     released = np.compress(s.uniform("post_release", month, t.key[traditional]) < model.p.traditional_release_rate, traditional)
     rotating = np.compress(posted & scientific, rows)
-    rotating = np.compress(t.months_in_post[rotating] >= model.policy.levers.rotation_period_months, rotating)
+    period = model.policy.lever("rotation_period_months")  # one per block
+    if len(period) > 1:
+        period = period[model.communities.block[t.home[rotating]]]
+    rotating = np.compress(t.months_in_post[rotating] >= period, rotating)
     ended = np.concatenate([released, rotating])
     t.post[ended] = IDLE
     t.serving[ended] = t.home[ended]

@@ -31,7 +31,8 @@ DIGITAL_DOMAIN = DOMAINS.index("digital")
 
 def train(model: CadreModel) -> None:
     p, t, s, month = model.p, model.cadres, model.streams, model.month
-    levers, f = model.policy.levers, model.policy.features
+    policy = model.policy
+    f = policy.features
     rows = model.rows
     home = t.home[rows]
     stage = t.stage[rows]
@@ -49,33 +50,42 @@ def train(model: CadreModel) -> None:
     uncertain = np.flatnonzero((q > 0.0) & ~trained)
     trained[uncertain] = s.uniform("training_month", month, t.key[rows[uncertain]]) < q[uncertain]
 
-    cloud = p.cloud_classroom_gain * levers.digital_training_intensity  # F16: cloud classrooms reach everyone
+    intensity = policy.lever("digital_training_intensity")  # one per block
+    blocks = len(intensity)
+    block = model.communities.block[home] if blocks > 1 else 0
+    cloud = p.cloud_classroom_gain * intensity  # F16: cloud classrooms reach everyone
     learners = np.compress(trained, rows)  # compress: 2x a mask index
     if len(learners):
         competence = t.competence_of(learners)
         home_l = np.compress(trained, home)
-        mentor = model.policy.mentor_trained[home_l, t.mentor[learners]]
-        # The gain before the growth plan takes 20 values (trained mentor, training base, stage): read from a
-        # table, the same products as per cadre.
+        mentor = policy.mentor_trained[home_l, t.mentor[learners]]
+        # The gain before the growth plan takes 20 values per block (trained mentor, training base, stage): read
+        # from a table, the same products as per cadre.
         on = np.array([False, True])
         boost = (1 + p.mentor_effect * on[:, None]) * (1 + p.training_base_effect * on[None, :])
         table = p.training_gain * model.stage_focus[None, :, :] * boost.reshape(4, 1, 1)  # (mentor x base, stage, domain)
-        table[:, :, DIGITAL_DOMAIN] *= 1 + p.digital_training_gain * levers.digital_training_intensity
+        table = np.repeat(table[None], blocks, axis=0)  # (block, mentor x base, stage, domain)
+        table[..., DIGITAL_DOMAIN] *= (1 + p.digital_training_gain * intensity)[:, None, None]
         cell = (mentor * 2 + f["training_base"][home_l]) * len(model.stage_focus) + np.compress(trained, stage)
+        if blocks > 1:
+            cell += np.compress(trained, block) * (4 * len(model.stage_focus))
         gain = np.take(table.reshape(-1, len(DOMAINS)), cell, axis=0)
         planned = np.flatnonzero(f["growth_file"][home_l])
         weakest = _weakest_domain(competence[planned])
         gain[planned, weakest] *= 1 + p.growth_plan_boost
-        gain[:, DIGITAL_DOMAIN] += cloud
+        gain[:, DIGITAL_DOMAIN] += cloud if blocks == 1 else cloud[np.compress(trained, block)]
         gain *= 100 - competence
         gain /= 100
         gain += competence
         t.set_competence(learners, gain)
-    if cloud:  # (with none, the update below would leave every value as it is)
+    if cloud.any():  # (with none, the update below would leave every value as it is)
         others = np.compress(~trained, rows)
+        reached = cloud if blocks == 1 else cloud[np.compress(~trained, block)]
+        if blocks > 1:  # only blocks with cloud classrooms
+            others, reached = others[reached > 0], reached[reached > 0]
         column = t.competence[:, DIGITAL_DOMAIN]  # a view: 1-D reads and writes are faster
         digital = column[others]
-        column[others] = digital + cloud * (100 - digital) / 100
+        column[others] = digital + reached * (100 - digital) / 100
     _advance_stages(model, learners)
     _upgrade_education(model, rows)
 
@@ -93,10 +103,15 @@ def _weakest_domain(competence: np.ndarray) -> np.ndarray:
 
 def _budget_factor(model: CadreModel) -> np.ndarray:
     """Training budget per cadre relative to the reference, per community (capped)."""
-    p, levers, c = model.p, model.policy.levers, model.communities
-    budget = np.where(c.east, levers.training_budget_east, levers.training_budget_central_west)
+    p, policy, c = model.p, model.policy, model.communities
+
+    def per_community(name: str) -> np.ndarray:  # a lever's value (one per block) in each community
+        values = policy.lever(name)
+        return values if len(values) == 1 else values[c.block]
+
+    budget = np.where(c.east, per_community("training_budget_east"), per_community("training_budget_central_west"))
     cadres = np.maximum(1, np.bincount(model.cadres.home[model.rows], minlength=c.n))
-    fund = levers.funding_share * p.community_budget * p.funding_training_fraction / cadres
+    fund = per_community("funding_share") * p.community_budget * p.funding_training_fraction / cadres
     return np.minimum(p.training_budget_factor_cap, (budget + fund) / p.reference_training_budget)
 
 
