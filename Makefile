@@ -11,9 +11,10 @@
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
 # make report-robustness  every assumption uncertain (LHS, Morris, Sobol, PRIM, regret) -> reports/robustness/
 # make reports   regenerate every committed reference report in reports/ (the only command that rewrites them)
-# make reproduce regenerate every report from scratch and compare its numbers with the committed ones
-# make calibrate re-fit the mechanism parameters to the article (data/calibrated.yaml, the point fit)
-# make posterior the calibration posterior by ABC-SMC (data/posterior.parquet; resumable; <= 30 min)
+# make reproduce run the calibration again and check it against the posterior, then regenerate every report from
+#                scratch and compare its numbers with the committed ones (about an hour)
+# make calibrate the calibration: the posterior by ABC-SMC (data/posterior.parquet, at most 28 minutes), its median as the
+#                point values (data/calibrated.yaml) and every draw's index parameters; then `make notebooks reports`
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
 #                (after the model or its calibration changes; then commit them with their outputs)
 # make setup     create .venv with a Python >= 3.12, install exactly the locked packages (requirements.lock)
@@ -33,7 +34,7 @@ NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustnes
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: explore explorer-assets setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate posterior compare notebooks test lint clean
+.PHONY: explore explorer-assets setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -53,7 +54,7 @@ lock: setup
 REF_COMPARE  := compare_programs -p replicates 30 -p n_communities 100
 REF_SCENARIO := scenario -p scenario data/scenarios/baseline.yaml -p replicates 30
 REF_LEVERS   := policy_levers -p replicates 5 -p n_communities 100
-REF_ARTICLE  := reproduce_article -p seeds 20 -p draws 40 -p sensitivity_seeds 3
+REF_ARTICLE  := reproduce_article -p seeds 20 -p draws 40 -p sensitivity_seeds 3 -p validation_seeds 10 -p all_variants True
 REF_ROBUST   := robustness -p scale default -p store results
 
 report: setup
@@ -73,21 +74,20 @@ report-article: setup
 
 reports: setup   # regenerate every committed reference report (the only command that rewrites them; robustness first: the main report reads it)
 	$(BIN)/sim report --out reports/robustness $(REF_ROBUST)
+	$(BIN)/sim report --out reports/robustness_zh --lang zh $(REF_ROBUST)
 	$(BIN)/sim report --out reports/compare_programs $(REF_COMPARE)
 	$(BIN)/sim report --out reports/compare_programs_zh --lang zh $(REF_COMPARE)
 	$(BIN)/sim report --out reports/scenario $(REF_SCENARIO)
 	$(BIN)/sim report --out reports/policy_levers $(REF_LEVERS)
 	$(BIN)/sim report --out reports/reproduce_article $(REF_ARTICLE)
 
-reproduce: setup   # what an academic runs first: every report from scratch, compared with the committed numbers
-	$(BIN)/sim reproduce
+reproduce: setup   # what an academic runs first: the calibration and every report from scratch, checked against the committed ones
+	$(BIN)/sim reproduce --calibration
 
-calibrate: setup   # re-fit data/calibrated.yaml (the point fit, about 10 minutes); then `make posterior notebooks reports`
-	$(BIN)/sim calibrate
-
-posterior: setup   # the posterior (ABC-SMC, at most 30 minutes); after an interruption: .venv/bin/sim calibrate --method abc --resume
+calibrate: setup   # the calibration (about 35 minutes); after an interruption: .venv/bin/sim calibrate --resume
 	rm -f results/calibration/abc.db results/calibration/abc.db.json
-	$(BIN)/sim calibrate --method abc
+	$(BIN)/sim calibrate
+	$(BIN)/python tools/write_calibration_doc.py
 
 compare: setup
 	$(BIN)/sim compare

@@ -52,7 +52,7 @@ def test_every_figure_states_its_contrast_and_role():
     assert config.figures("held_out") == ["F45"]
     # each figure has the contrast the article describes (issue 11)
     assert config.targets["F43"].scenario == "capability_bank" and config.targets["F43"].reference == "status_quo"
-    assert {config.targets[f].scenario for f in ("F01", "F02")} == {"training"}
+    assert {config.targets[f].scenario for f in ("F01", "F02")} == {"system"}  # the default reading (training_evidence)
     assert {config.targets[f].scenario for f in ("F41", "F42")} == {"partner"}
     assert {config.targets[f].scenario for f in ("F19", "F20")} == {"traditional"}
     # a matched figure is solved by exactly one parameter of its own; a held-out one by none
@@ -74,7 +74,7 @@ def test_contrast_scenarios_start_from_the_same_state():
     runs = simulate_runs(config, {}, None, [3], {name: 1 for name in config.scenarios})
     cadre_columns = ["cadres", "mean_competence", "idle_rate", "mismatch_rate", "share_specialised", "digital_vacancy_rate"]
     reference = runs["status_quo"][0].iloc[0][cadre_columns]
-    for name in ("training", "capability_bank", "partner", "systematic"):
+    for name in ("training", "system", "capability_bank", "partner", "systematic"):
         pd.testing.assert_series_equal(runs[name][0].iloc[0][cadre_columns], reference, check_names=False)
 
 
@@ -104,10 +104,10 @@ def test_bad_configuration_is_one_line(tmp_path, change, message):
 
 
 def test_abc_options_need_method_abc():
-    result = CliRunner().invoke(app, ["calibrate", "--population", "10", "--no-write"])
+    result = CliRunner().invoke(app, ["calibrate", "--method", "smm", "--population", "10", "--no-write"])
     assert result.exit_code == 2 and "goes with --method abc" in result.output
     result = CliRunner().invoke(app, ["calibrate", "--method", "mcmc", "--no-write"])
-    assert result.exit_code == 2 and "choose smm" in result.output
+    assert result.exit_code == 2 and "choose abc" in result.output
 
 
 # --- parameter recovery ---------------------------------------------------------------------
@@ -127,7 +127,9 @@ def test_point_fit_recovers_known_values(recovery):
     path, folder = recovery
     out = folder / "calibrated.yaml"
     result = CliRunner().invoke(
-        app, ["calibrate", "--config", str(path), "--calibrated", str(out), "--workers", "1", "--quiet", "--no-structures"]
+        app,
+        ["calibrate", "--method", "smm", "--config", str(path), "--calibrated", str(out), "--workers", "1", "--quiet",
+         "--no-structures"],  # fmt: skip
     )
     assert result.exit_code == 0, result.output
     fitted = yaml.safe_load(out.read_text(encoding="utf-8"))["values"]
@@ -140,7 +142,8 @@ def test_point_fit_recovers_known_values(recovery):
 def test_posterior_covers_known_values_and_resumes(recovery):
     path, folder = recovery
     db, out = folder / "abc.db", folder / "posterior.parquet"
-    common = ["calibrate", "--method", "abc", "--config", str(path), "--db", str(db), "--posterior", str(out), "--workers", "1"]
+    common = ["calibrate", "--method", "abc", "--config", str(path), "--db", str(db), "--posterior", str(out), "--workers", "1",
+              "--no-write"]  # the point values go nowhere: the test reads the posterior  # fmt: skip
     first = CliRunner().invoke(app, [*common, "--generations", "2", "--quiet"])
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(app, [*common, "--generations", "2", "--quiet"])
@@ -162,3 +165,27 @@ def test_posterior_covers_known_values_and_resumes(recovery):
         # allows a 90% interval of about 60% of each prior range at best; 30 particles estimate it roughly.
         assert high - low < 0.75 * (prior_high - prior_low), (name, low, high)
     assert math.isclose(read_parquet(out)["draw"].max(), 399)
+
+
+def test_a_structure_or_reading_brings_its_own_index_parameters_unless_set_on_purpose():
+    from sim.parameters import Parameters, calibrated_variants
+
+    if ("quality", "training") not in calibrated_variants():
+        pytest.skip("data/calibrated.yaml holds no variants")
+    wanted = calibrated_variants()[("quality", "training")]
+    p = Parameters({"capacity_structure": "quality", "training_evidence": "training"})
+    assert all(p[name] == value for name, value in wanted.items())
+    chosen = Parameters({"capacity_structure": "quality", "training_evidence": "training", "dispute_capacity_elasticity": 0.9})
+    assert chosen.dispute_capacity_elasticity == 0.9  # set on purpose: kept
+    assert chosen.replace({"months": 12}).dispute_capacity_elasticity == 0.9  # and kept through later changes
+    back = p.replace({"capacity_structure": "frontline", "training_evidence": "system"})
+    assert back.dispute_capacity_elasticity == Parameters().dispute_capacity_elasticity
+
+
+def test_every_reading_has_a_scenario_and_the_default_is_the_targets():
+    config = load_config()
+    reading = config.readings["training_evidence"]
+    assert reading.figures == ("F01", "F02") and set(reading.scenarios) == {"system", "training"}
+    assert config.targets_under({"training_evidence": "training"})["F01"].scenario == "training"
+    assert config.targets["F01"].scenario == "system"
+    assert len(config.variants()) == 8 and config.variants()[0] == {"capacity_structure": "frontline", "training_evidence": "system"}

@@ -112,3 +112,26 @@ def test_draw_changes_the_run(fake_posterior):
     assert default_values()["exit_rate_base"] != 0.17
     assert not point["turnover_rate"].equals(drawn["turnover_rate"])
     assert yaml.safe_dump(draw_values(2))  # plain values
+
+
+def test_a_draw_is_carried_to_another_structure_and_reading_by_the_variants_point_values():
+    """Index parameters: an elasticity moves by the variant's factor, a log-odds shift by its difference; the dynamic
+    parameters stay the draw's."""
+    from sim.parameters import calibrated_variants, default_values, variant_values
+    from sim.posterior import for_variant
+
+    default = dict(variant_values(default_values()))
+    other = next(((k, v) for k, v in calibrated_variants().items() if k != ("frontline", "system")), None)
+    if other is None or not default:
+        pytest.skip("data/calibrated.yaml holds no variants")
+    (structure, reading), wanted = other
+    draw = {**default_values(), "exit_rate_base": 0.123}
+    draw = {k: draw[k] for k in [*default, "exit_rate_base"]}
+    draw["dispute_capacity_elasticity"] = default["dispute_capacity_elasticity"] * 1.1
+    moved = for_variant(draw, {"capacity_structure": structure, "training_evidence": reading})
+    assert moved["exit_rate_base"] == 0.123
+    assert moved["dispute_capacity_elasticity"] == pytest.approx(wanted["dispute_capacity_elasticity"] * 1.1)
+    assert moved["partner_adoption_logit"] == pytest.approx(
+        draw["partner_adoption_logit"] + wanted["partner_adoption_logit"] - default["partner_adoption_logit"]
+    )
+    assert for_variant(draw, {"capacity_structure": "frontline", "training_evidence": "system"}) == draw

@@ -1,31 +1,35 @@
-"""The posterior of the fitted parameters by ABC-SMC (`sim calibrate --method abc`, pyabc).
+"""The calibration posterior by ABC-SMC (`sim calibrate`, pyabc), and the values every run uses.
 
-- **Prior**: uniform over each parameter's plausible range in data/parameters.yaml (the
-  calibration's parameters: data/calibration.yaml, dynamic and index blocks).
-- **Model**: a particle runs every contrast the figures need on one fresh seed - common
-  random numbers *within* a particle, so each contrast is paired; new ones *between*
-  particles, so the posterior carries the simulation noise - and returns the moments of
-  every figure that is not held out.
+- **Prior**: uniform over each *dynamic* parameter's plausible range in data/parameters.yaml
+  (data/calibration.yaml, `dynamic`: what changes what happens to cadres).
+- **Model**: a particle runs the contrasts the fitted figures need on one fresh seed, as
+  blocks of one model - common random numbers *within* a particle, so each contrast is
+  paired; new ones *between* particles, so the posterior carries the simulation noise - and
+  returns the fitted figures' moments.
 - **Distance**: Euclidean on the moments, each divided by its standard deviation over
-  `pilot_seeds` runs at the point fit (one particle's simulation noise), so a moment counts
-  by how far it is from the figure in units of its own noise.
-- **Run**: pyabc's ABCSMC (adaptive median epsilon, multivariate normal transitions), in a
-  SQLite database that a later call continues (`--resume`) after an interruption; stops
-  after `generations` populations or `minutes` of wall time. Progress is logged per
-  population.
-- **Output**: the last population resampled by weight into `draws` equally likely draws
-  (data/posterior.parquet, with its provenance in the Parquet metadata) and a summary
-  (data/posterior.yaml: quantiles, correlations, the epsilon schedule, time and load).
+  `pilot_seeds` runs at the prior's centre (one particle's simulation noise). A particle at the
+  truth is then about sqrt(k) away for k figures: the *noise floor*.
+- **Stopping rule**: after the first population whose threshold is within `floor_multiple` x
+  the noise floor and fell by less than `min_fall` from the population before; or at
+  `generations` populations or `minutes` of wall time. Resumable from its SQLite database.
+- **Then**: the last population resampled by weight into `draws` equally likely draws; the
+  index parameters (matched by construction) solved for each draw on a seed of its own, so
+  each draw matches F01, F02, F41, F42 and F44 under its own dynamics; the posterior median of
+  the dynamic block becomes the point values (data/calibrated.yaml, every variant's index
+  parameters solved there). Written: data/posterior.parquet (provenance in its metadata),
+  data/posterior.yaml (quantiles, correlations, the threshold schedule, effective sample size,
+  why it stopped, time and load) and data/calibrated.yaml.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,15 +38,27 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.calibration import Config, moments, per_seed, run_lengths, simulate_runs
+from sim.calibration import (
+    Config,
+    Result,
+    _pool,
+    evaluate,
+    moments,
+    per_seed,
+    run_lengths,
+    simulate_runs,
+    solve_index_parameters,
+    write_calibrated,
+)
 from sim.errors import InputError
 from sim.output import write_table
-from sim.parameters import catalogue, default_values
+from sim.parameters import catalogue
 from sim.posterior import DRAW_COLUMN, POSTERIOR_FILE
 from sim.provenance import provenance
 
 DEFAULT_DB = Path("results") / "calibration" / "abc.db"  # like batch stores: under the working folder
 PILOT_SEED_BASE = 10_000  # pilot seeds for the distance scales: not the fit's, the report's or a particle's
+DRAW_SEED_BASE = 20_000  # draw i's index parameters are solved on seed DRAW_SEED_BASE + i
 
 
 @dataclass
@@ -51,28 +67,32 @@ class AbcResult:
     summary: dict[str, Any]
     path: Path
     seconds: float
+    point: Result | None = None  # the evaluation at the posterior median, when it was made
 
 
 class ParticleModel:
-    """What pyabc calls for each particle: every contrast on one fresh seed, the moments back."""
+    """What pyabc calls for each particle: the fitted figures' contrasts on one fresh seed, the moments back."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.figures = [f for f, t in config.targets.items() if t.in_fit]
+        self.figures = list(config.dynamic_targets)
         self.lengths = run_lengths(config, self.figures)
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
         seed = int(np.random.randint(0, 2**31 - 1))
-        values = {name: float(parameters[name]) for name in self.config.parameters}
+        values = {name: float(parameters[name]) for name in self.config.dynamic_parameters}
         runs = simulate_runs(self.config, values, None, [seed], self.lengths)
         return moments(self.config, runs, self.figures)
 
 
+def prior_centre(config: Config) -> dict[str, float]:
+    """The middle of each dynamic parameter's plausible range."""
+    return {n: float(np.mean(catalogue()[n].range)) for n in config.dynamic_parameters}
+
+
 def pilot_scales(config: Config, values: Mapping[str, float], seeds: int, workers: int = 2) -> dict[str, float]:
     """Standard deviation of each fitted figure's one-seed moment at `values` (the distance's scales)."""
-    from sim.calibration import _pool
-
-    figures = [f for f, t in config.targets.items() if t.in_fit]
+    figures = list(config.dynamic_targets)
     with _pool(workers) as pool:
         runs = simulate_runs(config, values, pool, range(PILOT_SEED_BASE, PILOT_SEED_BASE + seeds), run_lengths(config, figures))
     table = per_seed(config, runs, figures)
@@ -89,7 +109,7 @@ def prior(config: Config):
 
     specs = catalogue()
     return pyabc.Distribution(
-        **{n: pyabc.RV("uniform", specs[n].range[0], specs[n].range[1] - specs[n].range[0]) for n in config.parameters}
+        **{n: pyabc.RV("uniform", specs[n].range[0], specs[n].range[1] - specs[n].range[0]) for n in config.dynamic_parameters}
     )
 
 
@@ -103,23 +123,67 @@ def run_abc(
     generations: int | None = None,
     minutes: float | None = None,
     out: Path | str = POSTERIOR_FILE,
-    point: Mapping[str, float] | None = None,
+    calibrated: Path | str | None = None,
     log: Callable[[str], None] = print,
     progress: bool = False,
 ) -> AbcResult:
-    """Run (or continue) ABC-SMC and write the posterior draws and their summary."""
-    import pyabc
-
+    """Run (or continue) ABC-SMC, then write the posterior draws, their summary and (if `calibrated`) the point values."""
     started = time.perf_counter()
-    load_start = os.getloadavg()
-    settings = config.abc
     settings = replace(
-        settings,
+        config.abc,
         **{k: v for k, v in {"population": population, "generations": generations, "minutes": minutes}.items() if v is not None},
     )
     db, out = Path(db), Path(out)
     if not out.parent.is_dir():
         raise InputError(f"--posterior {out}: folder {out.parent} does not exist")
+    history, state, stopped = _sample(config, settings, db, resume, workers, log, progress, started)
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    frame = frame[config.dynamic_parameters]
+    rng = np.random.default_rng(settings.seed)
+    rows = rng.choice(len(frame), size=settings.draws, replace=True, p=weights / weights.sum())
+    draws = frame.iloc[rows].reset_index(drop=True)
+    ess = float(weights.sum() ** 2 / (weights**2).sum())
+    log(f"{settings.draws} draws from the last population (effective sample size {ess:.0f} of {len(frame)} particles)")
+    with _pool(workers) as pool:
+        point = None
+        median = {n: float(draws[n].median()) for n in config.dynamic_parameters}
+        if calibrated is not None:
+            log("the point values: the posterior median of the dynamic block, index parameters solved for every variant")
+            point = replace(evaluate(config, median, pool, log, method="abc"), seconds=time.perf_counter() - started)
+            write_calibrated(config, point, calibrated)
+            log(f"  written to {calibrated}")
+        if config.index_parameters:
+            log(f"index parameters of each of the {len(draws)} draws, each solved on a seed of its own")
+            draws = _with_index_parameters(config, draws, pool)
+    draws.insert(0, DRAW_COLUMN, np.arange(len(draws)))
+    summary = _summary(config, settings, history, state, draws, ess, stopped, median)
+    record = provenance(pyabc=_version("pyabc"), scipy=_version("scipy"), posterior=summary)
+    write_table(draws, out, provenance=record)
+    out.with_suffix(".yaml").write_text(
+        yaml.safe_dump(
+            {
+                "description": "Summary of data/posterior.parquet (sim calibrate).",
+                **summary,
+                "provenance": {k: v for k, v in record.items() if k != "posterior"},
+            },
+            sort_keys=False,
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    return AbcResult(draws, summary, out, time.perf_counter() - started, point)
+
+
+def noise_floor(config: Config) -> float:
+    """Distance of a particle at the truth, in units of one seed's noise: sqrt(number of fitted figures)."""
+    return math.sqrt(len(config.dynamic_targets))
+
+
+def _sample(config, settings, db: Path, resume: bool, workers: int, log, progress: bool, started: float):
+    """The ABC-SMC run itself (new or resumed): its history, its state record and why it stopped."""
+    import pyabc
+
+    load_start = os.getloadavg()
     state_file = db.with_name(db.name + ".json")
     fingerprint = config.fingerprint()
     if resume:
@@ -136,16 +200,16 @@ def run_abc(
         if db.exists():
             raise InputError(f"{db} already holds an ABC run: add --resume to continue it, or remove it to start again")
         db.parent.mkdir(parents=True, exist_ok=True)
-        point = dict(point) if point is not None else {n: float(default_values()[n]) for n in config.parameters}
-        log(f"distance scales: {settings.pilot_seeds} pilot runs of every contrast at the point fit")
-        scales = pilot_scales(config, point, settings.pilot_seeds, workers)
+        centre = prior_centre(config)
+        log(f"distance scales: {settings.pilot_seeds} pilot runs of every contrast at the prior's centre")
+        scales = pilot_scales(config, centre, settings.pilot_seeds, workers)
         log("  " + ", ".join(f"{f} {s:.4g}" for f, s in scales.items()))
         state = {
             "fingerprint": fingerprint,
             "config": str(config.source),
             "population": settings.population,
             "scales": scales,
-            "point": point,
+            "pilot_values": centre,
             "observed": {f: config.targets[f].value for f in scales},
             "sessions": [],
         }
@@ -154,11 +218,14 @@ def run_abc(
     sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers) if workers > 1 else pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = progress
     deadline = started + 60 * settings.minutes
-    abc_class = _timed_abcsmc(deadline, started, settings.generations, log)
+    rule = StoppingRule(noise_floor(config), settings.floor_multiple, settings.max_shift)
+    abc_class = _timed_abcsmc(deadline, started, settings.generations, rule, log)
     abc = abc_class(ParticleModel(config), prior(config), distance, population_size=settings.population, sampler=sampler)
     url = f"sqlite:///{db.resolve()}"
     history = abc.load(url, 1, observed) if resume else abc.new(url, observed)
     done = history.max_t + 1
+    for t in range(done):  # a resumed run: the rule sees the populations already made
+        rule.record(float(history.get_all_populations().query("t == @t")["epsilon"].iloc[0]), _shift(history, t))
     remaining = settings.generations - done
     handler = _ProgressHandler(log, started)
     logger = logging.getLogger("ABC")
@@ -170,11 +237,13 @@ def run_abc(
     logger.setLevel(logging.INFO)
     session = {"started_generations": done, "load_before": [round(x, 2) for x in load_start], "cores": os.cpu_count()}
     try:
-        if remaining > 0:
+        if rule.met():
+            log(f"{db}: its last population already meets the stopping rule: writing the posterior")
+        elif remaining > 0:
             np.random.seed((settings.seed + 7919 * done) % 2**32)  # reproducible with one worker; workers reseed themselves
             log(
                 f"ABC-SMC: population {settings.population}, generations {done + 1}-{settings.generations}, "
-                f"at most {settings.minutes:g} minutes, {workers} worker(s); database {db}"
+                f"at most {settings.minutes:g} minutes, {workers} worker(s); noise floor {rule.floor:.2f}; database {db}"
             )
             if not resume:
                 state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -195,81 +264,60 @@ def run_abc(
             state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
     if history.max_t < 0:
         raise InputError(f"{db}: no population finished (raise --minutes)")
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
-    frame = frame[config.parameters]
-    rng = np.random.default_rng(settings.seed)
-    rows = rng.choice(len(frame), size=settings.draws, replace=True, p=weights / weights.sum())
-    draws = frame.iloc[rows].reset_index(drop=True)
-    draws.insert(0, DRAW_COLUMN, np.arange(len(draws)))
-    populations = history.get_all_populations()
-    schedule = [
-        {
-            "generation": int(r.t) + 1,
-            "epsilon": float(r.epsilon),
-            "simulations": int(r.samples),
-            "acceptance": float(settings.population / r.samples) if r.samples else None,
-        }
-        for r in populations.itertuples()
-        if r.t >= 0
-    ]
-    ess = float(weights.sum() ** 2 / (weights**2).sum())
-    seconds = sum(s["seconds"] for s in state["sessions"])
-    summary = {
-        "method": "ABC-SMC (pyabc): uniform priors over the plausible ranges, adaptive median epsilon, "
-        "multivariate normal transitions; Euclidean distance on the fitted and matched figures' moments, "
-        "each scaled by its one-seed simulation standard deviation at the point fit",
-        "parameters": {
-            n: {
-                "prior": list(catalogue()[n].range),
-                "point_fit": round(float(default_values()[n]), 6) if n in default_values() else None,
-                "median": round(float(draws[n].median()), 6),
-                "mean": round(float(draws[n].mean()), 6),
-                "p05": round(float(draws[n].quantile(0.05)), 6),
-                "p95": round(float(draws[n].quantile(0.95)), 6),
-            }
-            for n in config.parameters
-        },
-        "correlations": {
-            a: {b: round(float(v), 3) for b, v in row.items()} for a, row in draws[config.parameters].corr().iterrows()
-        },
-        "figures_in_distance": list(scales),
-        "scales": {f: round(s, 6) for f, s in scales.items()},
-        "population": settings.population,
-        "generations": history.max_t + 1,
-        "generations_asked": settings.generations,
-        "minutes_per_session": settings.minutes,
-        "schedule": schedule,
-        "simulations": int(history.total_nr_simulations),
-        "effective_sample_size": round(ess, 1),
-        "draws": settings.draws,
-        "draw_seed": settings.seed,
-        "pilot_seeds": [PILOT_SEED_BASE, PILOT_SEED_BASE + settings.pilot_seeds - 1],
-        "n_communities": config.n_communities,
-        "config": str(config.source),
-        "config_fingerprint": fingerprint,
-        "database": str(db),
-        "sessions": state["sessions"],
-        "wall_seconds": round(seconds, 1),
-    }
-    record = provenance(pyabc=_version("pyabc"), scipy=_version("scipy"), posterior=summary)
-    write_table(draws, out, provenance=record)
-    out.with_suffix(".yaml").write_text(
-        yaml.safe_dump(
-            {
-                "description": "Summary of data/posterior.parquet (sim calibrate --method abc).",
-                **summary,
-                "provenance": {k: v for k, v in record.items() if k != "posterior"},
-            },
-            sort_keys=False,
-            allow_unicode=True,
-        ),
-        encoding="utf-8",
-    )
-    return AbcResult(draws, summary, out, time.perf_counter() - started)
+    if rule.met():
+        stopped = "the stopping rule: the threshold is within the multiple of the noise floor and the posterior stopped moving"
+    elif history.max_t + 1 >= settings.generations:
+        stopped = f"the generation limit ({settings.generations}) before the stopping rule was met"
+    else:
+        stopped = "the time limit before the stopping rule was met"
+    return history, state, stopped
 
 
-def _timed_abcsmc(deadline: float, started: float, generations: int, log: Callable[[str], None]):
-    """pyabc's ABCSMC that does not start a population that would end past `deadline`.
+@dataclass
+class StoppingRule:
+    """Stop once the threshold is within `multiple` x the noise floor and the posterior has stopped moving (docs/ODD.md 8.6).
+
+    "Stopped moving": no parameter's weighted median moved by more than `max_shift` of its
+    weighted standard deviation from the population before. With an adaptive median schedule
+    the threshold keeps shrinking a little each population; near the noise floor that changes
+    which particles are accepted less than the simulation noise does, and the posterior settles.
+    """
+
+    floor: float
+    multiple: float
+    max_shift: float
+    epsilons: list[float] = field(default_factory=list)
+    shifts: list[float] = field(default_factory=list)  # per population from the second: the largest median shift
+
+    def record(self, epsilon: float, shift: float | None) -> None:
+        self.epsilons.append(float(epsilon))
+        if shift is not None:
+            self.shifts.append(float(shift))
+
+    def met(self) -> bool:
+        if not self.epsilons or not self.shifts:
+            return False
+        return self.epsilons[-1] <= self.multiple * self.floor and self.shifts[-1] < self.max_shift
+
+
+def median_shift(before: pd.DataFrame, w_before: np.ndarray, after: pd.DataFrame, w_after: np.ndarray) -> float:
+    """The largest move of a parameter's weighted median between two populations, in units of its weighted SD after."""
+    shifts = []
+    for name in after.columns:
+        sd = float(np.sqrt(np.cov(after[name].to_numpy(), aweights=w_after)))
+        moved = abs(_weighted_median(after[name], w_after) - _weighted_median(before[name], w_before))
+        shifts.append(moved / sd if sd > 0 else 0.0)
+    return max(shifts)
+
+
+def _weighted_median(values: pd.Series, weights: np.ndarray) -> float:
+    order = np.argsort(values.to_numpy())
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    return float(values.to_numpy()[order][np.searchsorted(cumulative, 0.5)])
+
+
+def _timed_abcsmc(deadline: float, started: float, generations: int, rule: StoppingRule, log: Callable[[str], None]):
+    """pyabc's ABCSMC that applies the stopping rule and does not start a population that would end past `deadline`.
 
     pyabc checks its wall-time limit only between populations, and later populations take
     longer (acceptance falls): after each population, the run stops if 1.5 times that
@@ -283,13 +331,20 @@ def _timed_abcsmc(deadline: float, started: float, generations: int, log: Callab
             begun = time.perf_counter()
             result = super().run_generation(t)
             self.last_duration = time.perf_counter() - begun
+            rule.record(self.eps(t), _shift(self.history, t))
+            moved = f"; medians moved at most {rule.shifts[-1]:.2f} SD" if rule.shifts and t > 0 else ""
             log(
-                f"population {t + 1} of {generations} done in {self.last_duration:.0f} s "
-                f"({(time.perf_counter() - started) / 60:.1f} min so far)"
+                f"population {t + 1} of at most {generations} done in {self.last_duration:.0f} s "
+                f"(threshold {self.eps(t):.3g} = {self.eps(t) / rule.floor:.1f} x the noise floor{moved}; "
+                f"{(time.perf_counter() - started) / 60:.1f} min so far)"
             )
             return result
 
         def check_terminate(self, t: int, acceptance_rate: float) -> bool:
+            if rule.met():
+                log(f"stopping after population {t + 1}: the threshold is within {rule.multiple:g} x the noise floor "
+                    f"and no posterior median moved by {rule.max_shift:g} SD or more")  # fmt: skip
+                return True
             if super().check_terminate(t, acceptance_rate):
                 return True
             if time.perf_counter() + 1.5 * getattr(self, "last_duration", 0.0) > deadline:
@@ -298,6 +353,90 @@ def _timed_abcsmc(deadline: float, started: float, generations: int, log: Callab
             return False
 
     return TimedABCSMC
+
+
+def _shift(history, t: int) -> float | None:
+    """How far the posterior moved from population t - 1 to t (`median_shift`), None for the first."""
+    if t < 1:
+        return None
+    before, w_before = history.get_distribution(m=0, t=t - 1)
+    after, w_after = history.get_distribution(m=0, t=t)
+    return median_shift(before, np.asarray(w_before), after[before.columns], np.asarray(w_after))
+
+
+def _solve_draw(job: tuple[Config, dict[str, float], int]) -> dict[str, float]:
+    config, values, seed = job
+    solved = solve_index_parameters(config, values, None, seeds=[seed])
+    return {name: float(solved[name]) for name in config.index_parameters}
+
+
+def _with_index_parameters(config: Config, draws: pd.DataFrame, pool) -> pd.DataFrame:
+    """Each draw's index parameters, solved under its own dynamics on seed DRAW_SEED_BASE + draw."""
+    jobs = [(config, {n: float(v) for n, v in row.items()}, DRAW_SEED_BASE + i) for i, row in draws.iterrows()]
+    solved = list(pool.map(_solve_draw, jobs, chunksize=8)) if pool else [_solve_draw(job) for job in jobs]
+    return pd.concat([draws, pd.DataFrame(solved, index=draws.index)], axis=1)
+
+
+def _summary(config, settings, history, state, draws: pd.DataFrame, ess: float, stopped: str,
+             median: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
+    populations = history.get_all_populations()
+    shifts = [_shift(history, t) for t in range(1, history.max_t + 1)]
+    schedule = [
+        {
+            "generation": int(r.t) + 1,
+            "epsilon": float(r.epsilon),
+            "epsilon_over_noise_floor": float(r.epsilon) / noise_floor(config),
+            "simulations": int(r.samples),
+            "acceptance": float(settings.population / r.samples) if r.samples else None,
+            "largest_median_shift_sd": round(shifts[int(r.t) - 1], 3) if 0 < r.t <= len(shifts) else None,
+        }
+        for r in populations.itertuples()
+        if r.t >= 0
+    ]
+    names = [n for n in config.parameters if n in draws]
+    return {
+        "method": "ABC-SMC (pyabc) over the dynamic parameters: uniform priors over their plausible ranges, adaptive median "
+        "epsilon, multivariate normal transitions; Euclidean distance on the fitted figures' moments, each scaled by its "
+        "one-seed simulation standard deviation at the prior's centre. Index parameters solved per draw (matched by "
+        "construction).",
+        "parameters": {
+            n: {
+                "prior": list(catalogue()[n].range),
+                "block": "dynamic" if n in config.dynamic_parameters else "index",
+                "median": round(float(draws[n].median()), 6),
+                "mean": round(float(draws[n].mean()), 6),
+                "p05": round(float(draws[n].quantile(0.05)), 6),
+                "p95": round(float(draws[n].quantile(0.95)), 6),
+                "share_of_prior_90": round(float(np.ptp(draws[n].quantile([0.05, 0.95])) / np.ptp(catalogue()[n].range)), 3),
+                "at_bound_share": round(float(draws[n].isin(catalogue()[n].range).mean()), 3),
+            }
+            for n in names
+        },
+        "point_values": {n: round(v, 6) for n, v in median.items()},
+        "correlations": {a: {b: round(float(v), 3) for b, v in row.items()} for a, row in draws[names].corr().iterrows()},
+        "figures_in_distance": list(state["scales"]),
+        "scales": {f: round(s, 6) for f, s in state["scales"].items()},
+        "noise_floor": round(noise_floor(config), 4),
+        "stopping_rule": {"floor_multiple": settings.floor_multiple, "max_shift": settings.max_shift},
+        "stopped_by": stopped,
+        "population": settings.population,
+        "generations": history.max_t + 1,
+        "generations_asked": settings.generations,
+        "minutes_per_session": settings.minutes,
+        "schedule": schedule,
+        "simulations": int(history.total_nr_simulations),
+        "effective_sample_size": round(ess, 1),
+        "draws": settings.draws,
+        "distinct_particles_in_draws": int(draws[config.dynamic_parameters].drop_duplicates().shape[0]),
+        "draw_seed": settings.seed,
+        "index_seeds": [DRAW_SEED_BASE, DRAW_SEED_BASE + settings.draws - 1],
+        "pilot_seeds": [PILOT_SEED_BASE, PILOT_SEED_BASE + settings.pilot_seeds - 1],
+        "n_communities": config.n_communities,
+        "config": str(config.source),
+        "config_fingerprint": config.fingerprint(),
+        "sessions": state["sessions"],
+        "wall_seconds": round(sum(s["seconds"] for s in state["sessions"]), 1),
+    }
 
 
 class _ProgressHandler(logging.Handler):
@@ -324,4 +463,4 @@ def interval(draws: pd.Series, level: float = 0.9) -> tuple[float, float]:
     return float(draws.quantile(tail)), float(draws.quantile(1 - tail))
 
 
-__all__ = ["AbcResult", "ParticleModel", "interval", "pilot_scales", "prior", "run_abc"]
+__all__ = ["AbcResult", "ParticleModel", "StoppingRule", "interval", "pilot_scales", "prior", "run_abc"]

@@ -25,7 +25,6 @@ fast a program's gain washes out after its window.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -196,42 +195,44 @@ def anchor_sensitivity(seeds: Sequence[int] = (100, 101), n_communities: int = 1
     """How each anchored level moves F43 and the wash-out of P1's gain (revert: everything back after 2026).
 
     For each anchored parameter at the low end, middle and high end of its range (and, for
-    the exit rate, above the anchor where F43 alone would put it), with everything else at
-    the point fit: the status quo's level of the anchored quantity, F43 (capability bank
-    alone minus the status quo, months 25-36), and P1's effect on mean competence over the
+    the exit rate, above the anchor), with everything else at the point values: the status
+    quo's level of the anchored quantity, F43 both ways (the capability bank alone against the
+    status quo, months 25-36: the turnover ratio the calibration reads, and the difference in
+    percentage points the article's words give), and P1's effect on mean competence over the
     last year of its window (2026, months 31-42) and over 2030 (months 79-90) under
     persistence `revert`, with the share of the gain still there in 2030.
     """
     config = load_config()
+    config.n_communities = n_communities
     base = point_values(config)
     specs = catalogue()
-    jobs, keys = [], []
+    scenarios = {"baseline": SCENARIO_DIR / "baseline.yaml", "talent_foundation": SCENARIO_DIR / "talent_foundation.yaml",
+                 "capability_bank": SCENARIO_DIR / "calibration" / "capability_bank.yaml"}  # fmt: skip
+    points, keys = [], []
     for a in config.anchors.values():
         low, high = specs[a.parameter].range
         for level in (low, (low + high) / 2, high, *SENSITIVITY_LEVELS.get(a.parameter, ())):
-            values = {**base, a.parameter: level, "n_communities": n_communities, "persistence": "revert"}
             for seed in seeds:
-                for scenario, months in (("baseline", 90), ("talent_foundation", 90), ("calibration/capability_bank", 36)):
-                    jobs.append((SCENARIO_DIR / f"{scenario}.yaml", values, seed, months))
-                    keys.append((a.name, a.parameter, level, seed, scenario))
-    from sim.calibration import _run
-
-    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
-        tables = list(pool.map(_run, jobs))
-    runs = {key: table for key, table in zip(keys, tables, strict=True)}
+                points.append(({**base, a.parameter: level, "persistence": "revert"}, seed))
+                keys.append((a.name, level, seed))
+    lengths = {"baseline": 90, "talent_foundation": 90, "capability_bank": 36}
+    config.scenarios = {**config.scenarios, **scenarios}
+    with _pool(workers) as pool:
+        results = simulate_points(config, points, pool, lengths)
+    runs = {key: {name: tables[0] for name, tables in result.items()} for key, result in zip(keys, results, strict=True)}
     rows = []
     for a in config.anchors.values():
-        for level in sorted({k[2] for k in keys if k[0] == a.name}):
+        for level in sorted({k[1] for k in keys if k[0] == a.name}):
             per = []
             for seed in seeds:
-                base_run = runs[(a.name, a.parameter, level, seed, "baseline")]
-                p1 = runs[(a.name, a.parameter, level, seed, "talent_foundation")]
-                bank = runs[(a.name, a.parameter, level, seed, "calibration/capability_bank")]
+                run = runs[(a.name, level, seed)]
+                base_run, p1, bank = run["baseline"], run["talent_foundation"], run["capability_bank"]
                 effect = p1["mean_competence"] - base_run["mean_competence"]
                 per.append(
                     {
                         "anchored": anchor_value(a, {a.scenario: [base_run]}),
-                        "F43": _third_year(bank, "turnover_rate") - _third_year(base_run, "turnover_rate"),
+                        "F43_ratio": _third_year(bank, "turnover_rate") / _third_year(base_run, "turnover_rate"),
+                        "F43_points": _third_year(bank, "turnover_rate") - _third_year(base_run, "turnover_rate"),
                         "p1_gain_2026": float(effect[(base_run.month >= 31) & (base_run.month <= 42)].mean()),
                         "p1_gain_2030": float(effect[(base_run.month >= 79) & (base_run.month <= 90)].mean()),
                     }
@@ -239,7 +240,7 @@ def anchor_sensitivity(seeds: Sequence[int] = (100, 101), n_communities: int = 1
             mean = pd.DataFrame(per).mean()
             rows.append(
                 {"anchor": a.name, "parameter": a.parameter, "level": level, "anchored_value": mean["anchored"],
-                 "anchor_low": a.low, "anchor_high": a.high, "F43": mean["F43"],
+                 "anchor_low": a.low, "anchor_high": a.high, "F43_ratio": mean["F43_ratio"], "F43_points": mean["F43_points"],
                  "p1_gain_2026": mean["p1_gain_2026"], "p1_gain_2030": mean["p1_gain_2030"],
                  "p1_retained_2030": mean["p1_gain_2030"] / mean["p1_gain_2026"] if mean["p1_gain_2026"] else np.nan}
             )  # fmt: skip
@@ -248,17 +249,6 @@ def anchor_sensitivity(seeds: Sequence[int] = (100, 101), n_communities: int = 1
 
 def _third_year(table: pd.DataFrame, column: str) -> float:
     return float(table.loc[(table.month >= 25) & (table.month <= 36), column].mean())
-
-
-class _Serial:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def map(self, fn, items):
-        return map(fn, items)
 
 
 def _row(figure, kind, value, samples, tolerance, error, target: Target | None = None) -> dict:
@@ -283,3 +273,78 @@ def _row(figure, kind, value, samples, tolerance, error, target: Target | None =
         "within_tolerance": abs(relative_error) <= tolerance,
         "seeds": len(samples),
     }
+
+
+def literal_f43(seeds: Sequence[int] = DEFAULT_SEEDS, n_communities: int = 100, workers: int = 2) -> dict[str, float]:
+    """F43 read both ways at the point values: the turnover ratio (the calibration's reading) and the fall in percentage
+    points (the article's words), and that fall with the bank's hazard ratio at the bottom of its plausible range -
+    the largest the prior allows."""
+    config = load_config()
+    config.n_communities = n_communities
+    lengths = {"status_quo": 36, "capability_bank": 36}
+    base = point_values(config)
+    low = catalogue()["capability_bank_exit_multiplier"].range[0]
+    out = {}
+    with _pool(workers) as pool:
+        for key, values in (("", base), ("_at_bound", {**base, "capability_bank_exit_multiplier": low})):
+            runs = simulate_runs(config, values, pool, seeds, lengths)
+            bank = np.mean([_third_year(t, "turnover_rate") for t in runs["capability_bank"]])
+            status_quo = np.mean([_third_year(t, "turnover_rate") for t in runs["status_quo"]])
+            out[f"points{key}"] = float(bank - status_quo)
+            out[f"ratio{key}"] = float(bank / status_quo)
+    out["status_quo_turnover"] = float(status_quo)
+    return out
+
+
+def calibration_markdown() -> str:
+    """The calibration's results as Markdown tables, from data/calibrated.yaml and data/posterior.yaml (docs/ODD.md 8.5-8.6).
+
+    tools/write_calibration_doc.py writes it into docs/ODD.md; tests/test_calibration.py fails when they disagree.
+    """
+    import yaml
+
+    from sim.parameters import CALIBRATED
+    from sim.posterior import POSTERIOR_FILE
+
+    record = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8"))
+    lines = [f"Point values (`data/calibrated.yaml`, method: {record['method'].split(':')[0]}):", "",
+             "| parameter | value | plausible range | at a bound |", "|---|---|---|---|"]  # fmt: skip
+    for name, value in record["values"].items():
+        low, high = record["ranges"][name]
+        lines.append(f"| `{name}` | {value:.4g} | {low:g}–{high:g} | {'yes' if value in (low, high) else 'no'} |")
+    lines += ["", "Every figure at the point values on the fit's seeds (`targets`):", "",
+              "| figure | role | contrast | target | model | error |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for t in record["targets"]:
+        contrast = f"{t['scenario']} vs {t['reference']}" if t["reference"] else t["scenario"]
+        error = f"{t['relative_error']:+.1%}"
+        lines.append(f"| {t['figure']} | {t['role']} | {contrast} | {t['target']:g} | {t['simulated']:.3f} | {error} |")
+    comparison = record.get("variant_check", {}).get("comparison", [])
+    if comparison:
+        figures = [k for k in comparison[0] if k.startswith("F")]
+        seeds = record["variant_check"]["check_seeds"]
+        lines += ["", f"Each capacity structure and reading, its index parameters solved on the same figures, on fresh seeds "
+                  f"{seeds[0]}–{seeds[-1]} (F45 held out):", "",
+                  "| structure / reading | in sample within 10% | " + " | ".join(figures) + " | at a bound |",
+                  "|---|---|" + "---|" * len(figures) + "---|"]  # fmt: skip
+        for row in comparison:
+            errors = " | ".join(f"{row[f]:+.0%}" for f in figures)
+            reproduced = f"{row['in_sample_reproduced']} of {row['in_sample']}"
+            lines.append(f"| {row['variant']} | {reproduced} | {errors} | {row['at_bound'] or '–'} |")
+    summary_file = POSTERIOR_FILE.with_suffix(".yaml")
+    if summary_file.is_file():
+        summary = yaml.safe_load(summary_file.read_text(encoding="utf-8"))
+        lines += ["", f"The posterior (`data/posterior.yaml`): {summary['generations']} populations of {summary['population']}, "
+                  f"{summary['simulations']:,} particle simulations, {summary['wall_seconds'] / 60:.1f} minutes on "
+                  f"{summary['sessions'][-1]['cores']} cores; stopped by {summary['stopped_by']}; effective sample size of the "
+                  f"last population {summary['effective_sample_size']:.0f}; noise floor {summary['noise_floor']:.2f}.", "",
+                  "| population | threshold | × noise floor | acceptance | largest median shift (SD) |",
+                  "|---" * 5 + "|"]  # fmt: skip
+        for g in summary["schedule"]:
+            shift = g.get("largest_median_shift_sd")
+            lines.append(f"| {g['generation']} | {g['epsilon']:.3g} | {g['epsilon_over_noise_floor']:.2f} | "
+                         f"{g['acceptance']:.0%} | {'–' if shift is None else f'{shift:.2f}'} |")  # fmt: skip
+        lines += ["", "| parameter | block | median | 90% interval | prior | interval / prior |", "|---" * 6 + "|"]
+        for name, p in summary["parameters"].items():
+            lines.append(f"| `{name}` | {p['block']} | {p['median']:.4g} | {p['p05']:.4g}–{p['p95']:.4g} | "
+                         f"{p['prior'][0]:g}–{p['prior'][1]:g} | {p['share_of_prior_90']:.0%} |")  # fmt: skip
+    return "\n".join(lines)

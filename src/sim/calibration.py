@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -45,11 +46,11 @@ from scipy.optimize import minimize
 from sim.checks import finite_number, mapping, one_of, shown, text, unknown_fields, whole_number
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.parameters import catalogue, default_values
+from sim.parameters import VARIANT_CHOICES, catalogue, default_values
 from sim.provenance import provenance
 from sim.resources import data_file, packaged_path, resolve
 from sim.scenario import Scenario, load_scenario
-from sim.simulate import simulate
+from sim.simulate import check_finite
 
 CONFIG_FILE = data_file("calibration.yaml")
 CALIBRATED_FILE = data_file("calibrated.yaml")
@@ -72,9 +73,12 @@ TARGET_FIELDS = {
     "role",
 }
 ANCHOR_FIELDS = {"description", "parameter", "scenario", "months", "moment", "column", "low", "high"}
-ABC_FIELDS = {"population", "generations", "minutes", "pilot_seeds", "draws", "seed"}
+ABC_FIELDS = {"population", "generations", "minutes", "pilot_seeds", "draws", "seed", "floor_multiple", "max_shift"}
 DYNAMIC_FIELDS = {"parameters", "targets", "prior_weight", "max_evaluations"}
-CONFIG_FIELDS = {"seeds", "n_communities", "scenarios", "targets", "anchors", "dynamic", "index", "abc", "tolerance"}
+READING_FIELDS = {"figures", "scenarios"}
+VALIDATION_FIELDS = {"years", "persistence", "seeds", "band", "figures", "programs"}
+CONFIG_FIELDS = {"seeds", "n_communities", "scenarios", "readings", "targets", "anchors", "dynamic", "index", "abc",
+                 "validation", "tolerance"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,17 @@ class AbcSettings:
     pilot_seeds: int = 16
     draws: int = 1000
     seed: int = 20231106
+    floor_multiple: float = 2.0  # stop once the threshold is within this multiple of the noise floor ...
+    max_shift: float = 0.1  # ... and no posterior median moved by this many posterior SDs from the population before
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A named assumption: which contrast some figures describe, chosen by a parameter's value."""
+
+    parameter: str
+    figures: tuple[str, ...]
+    scenarios: Mapping[str, str]  # the parameter's choice -> the figures' scenario under it
 
 
 @dataclass
@@ -145,7 +160,28 @@ class Config:
     index_parameters: dict[str, str]  # parameter -> the figure it is solved for, in order
     abc: AbcSettings
     tolerance: float
+    readings: dict[str, Reading] = field(default_factory=dict)
+    validation: Any = None  # the program-level validation's settings (sim.validation.Settings), if the file has them
     source: Path = field(default=CONFIG_FILE)
+
+    def targets_under(self, choices: Mapping[str, Any]) -> dict[str, Target]:
+        """The targets with each reading's figures moved to the scenario `choices` (parameter: choice) select."""
+        targets = dict(self.targets)
+        for reading in self.readings.values():
+            choice = choices.get(reading.parameter)
+            if choice is None:
+                continue
+            for figure in reading.figures:
+                targets[figure] = replace(targets[figure], scenario=reading.scenarios[str(choice)])
+        return targets
+
+    def variants(self) -> list[dict[str, str]]:
+        """Every (capacity structure, reading) pair, as parameter values, the default first."""
+        choices = [[(STRUCTURE_PARAMETER, c) for c in catalogue()[STRUCTURE_PARAMETER].choices]]
+        choices += [[(r.parameter, c) for c in r.scenarios] for r in self.readings.values()]
+        default = default_values()
+        pairs = [dict(combo) for combo in itertools.product(*choices)]
+        return sorted(pairs, key=lambda v: any(v[k] != default[k] for k in v))
 
     @property
     def parameters(self) -> list[str]:
@@ -161,6 +197,7 @@ class Config:
             "n_communities": self.n_communities,
             "scenarios": {k: str(v) for k, v in self.scenarios.items()},
             "targets": {f: asdict(t) for f, t in self.targets.items()},
+            "readings": {k: asdict(r) for k, r in self.readings.items()},
             "parameters": self.parameters,
             "ranges": {n: list(catalogue()[n].range) for n in self.parameters},
         }
@@ -176,7 +213,7 @@ def load_config(path: Path | str = CONFIG_FILE) -> Config:
     where = str(path)
     raw = mapping(read_yaml(path), where, "", "a mapping of calibration settings", empty=False)
     unknown_fields(raw, CONFIG_FIELDS, where)
-    missing = sorted(CONFIG_FIELDS - {"anchors", "abc"} - set(raw))
+    missing = sorted(CONFIG_FIELDS - {"anchors", "abc", "readings", "validation"} - set(raw))
     if missing:
         raise InputError(f"{where}: missing field(s) {', '.join(missing)}")
     scenarios = _scenarios(mapping(raw["scenarios"], where, "scenarios", "a mapping of name: scenario file", empty=False), where)
@@ -211,6 +248,8 @@ def load_config(path: Path | str = CONFIG_FILE) -> Config:
         },
         abc=_abc(raw.get("abc"), where),
         tolerance=finite_number(raw["tolerance"], where, "tolerance", 0, 1),
+        readings=_readings(raw.get("readings"), where, targets, scenarios),
+        validation=_validation(raw.get("validation"), where),
         source=path,
     )
     for name in config.parameters:
@@ -322,14 +361,55 @@ def _abc(raw: Any, where: str) -> AbcSettings:
         changes["seed"] = whole_number(raw["seed"], where, "abc.seed")
     if "minutes" in raw:
         changes["minutes"] = finite_number(raw["minutes"], where, "abc.minutes", 0.01, 10_000)
+    if "floor_multiple" in raw:
+        changes["floor_multiple"] = finite_number(raw["floor_multiple"], where, "abc.floor_multiple", 1, 1000)
+    if "max_shift" in raw:
+        changes["max_shift"] = finite_number(raw["max_shift"], where, "abc.max_shift", 0, 10)
     return replace(AbcSettings(), **changes)
 
 
+def _validation(raw: Any, where: str) -> Any:
+    from sim import validation
+
+    return None if raw is None else validation.settings(raw, where)
+
+
+def _readings(raw: Any, where: str, targets: Mapping[str, Target], scenarios: Mapping[str, Path]) -> dict[str, Reading]:
+    """Each named reading: a choice parameter of the catalogue, its figures, and a scenario for every choice."""
+    readings = {}
+    for name, entry in mapping(raw, where, "readings").items():
+        at = f"readings.{name}"
+        parameter = one_of(name, [n for n, s in catalogue().items() if s.type == "choice"], where, at, "the choice parameters")
+        entry = mapping(entry, where, at, "a mapping with figures and scenarios", empty=False)
+        unknown_fields(entry, READING_FIELDS, where, f"{at}.")
+        figures = tuple(
+            one_of(f, list(targets), where, f"{at}.figures", "the targets")
+            for f in _list(entry.get("figures"), where, f"{at}.figures")
+        )
+        by_choice = mapping(entry.get("scenarios"), where, f"{at}.scenarios", "a mapping of choice: scenario", empty=False)
+        choices = catalogue()[parameter].choices
+        if set(by_choice) != set(choices):
+            raise InputError(
+                f"{where}: {at}.scenarios names {sorted(by_choice)}; it needs one scenario for each of {list(choices)}"
+            )
+        chosen = {str(c): one_of(v, list(scenarios), where, f"{at}.scenarios.{c}", "the scenarios") for c, v in by_choice.items()}
+        default = catalogue()[parameter].default
+        for figure in figures:
+            if targets[figure].scenario != chosen[default]:
+                needed = f"{chosen[default]!r}, the scenario of {parameter}'s default ({default})"
+                raise InputError(f"{where}: targets.{figure}.scenario must be {needed}")
+        readings[parameter] = Reading(parameter, figures, chosen)
+    return readings
+
+
 # --- simulated moments -------------------------------------------------------------------
-def run_lengths(config: Config, figures: Iterable[str] | None = None, anchors: bool = False) -> dict[str, int]:
-    """Months each scenario must run for the figures (and anchors) asked for."""
+def run_lengths(
+    config: Config, figures: Iterable[str] | None = None, anchors: bool = False, targets: Mapping[str, Target] | None = None
+) -> dict[str, int]:
+    """Months each scenario must run for the figures (and anchors) asked for (`targets`: under a reading)."""
+    targets = config.targets if targets is None else targets
     lengths: dict[str, int] = {}
-    chosen = [config.targets[f] for f in (figures if figures is not None else config.targets)]
+    chosen = [targets[f] for f in (figures if figures is not None else targets)]
     for t in chosen:
         for name in (t.scenario, t.reference):
             if name is not None:
@@ -339,15 +419,41 @@ def run_lengths(config: Config, figures: Iterable[str] | None = None, anchors: b
     return lengths
 
 
-def _run(job: tuple[Path, dict[str, Any], int, int]) -> pd.DataFrame:
-    path, values, seed, months = job
-    return simulate(_scenario_file(str(path), Path(path).stat().st_mtime), seed=seed, overrides={**values, "months": months})
+def _run_point(job: tuple[tuple[tuple[str, int], ...], dict[str, Any], int]) -> list[pd.DataFrame]:
+    """Every scenario of one (values, seed) point, as blocks of one model where they share a mechanism (`sim.replicates`)."""
+    from sim.replicates import mechanism_key, simulate_blocks
+
+    files, values, seed = job
+    scenarios = [_scenario_file(path, Path(path).stat().st_mtime).with_parameters({**values, "months": months})
+                 for path, months in files]  # fmt: skip
+    groups: dict[tuple, list[int]] = {}
+    for i, scenario in enumerate(scenarios):
+        groups.setdefault(mechanism_key(scenario), []).append(i)
+    tables: list[pd.DataFrame] = [pd.DataFrame()] * len(scenarios)
+    for members in groups.values():
+        for i, table in zip(members, simulate_blocks([(scenarios[i], seed) for i in members]), strict=True):
+            tables[i] = check_finite(table, scenarios[i], seed)
+    return tables
 
 
 @functools.lru_cache(maxsize=32)
 def _scenario_file(path: str, mtime: float) -> Scenario:
     del mtime  # part of the key: an edited file is read again
     return load_scenario(path)
+
+
+def simulate_points(
+    config: Config,
+    points: list[tuple[Mapping[str, Any], int]],
+    pool: ProcessPoolExecutor | None,
+    lengths: Mapping[str, int] | None = None,
+) -> list[dict[str, list[pd.DataFrame]]]:
+    """Runs of every scenario for each (values, seed) point - e.g. one predictive draw each on its own seed."""
+    lengths = dict(run_lengths(config) if lengths is None else lengths)
+    files = tuple((str(config.scenarios[name]), months) for name, months in lengths.items())
+    jobs = [(files, {**values, "n_communities": config.n_communities}, seed) for values, seed in points]
+    results = list(pool.map(_run_point, jobs)) if pool else [_run_point(job) for job in jobs]
+    return [{name: [tables[j]] for j, name in enumerate(lengths)} for tables in results]
 
 
 def simulate_runs(
@@ -360,29 +466,8 @@ def simulate_runs(
     """Monthly tables of each scenario the figures need, one per seed (every scenario on every seed)."""
     seeds = list(config.seeds if seeds is None else seeds)
     lengths = dict(run_lengths(config) if lengths is None else lengths)
-    values = {**values, "n_communities": config.n_communities}
-    jobs = [(config.scenarios[name], values, seed, months) for name, months in lengths.items() for seed in seeds]
-    tables = list(pool.map(_run, jobs)) if pool else [_run(job) for job in jobs]
-    n = len(seeds)
-    return {name: tables[i * n : (i + 1) * n] for i, name in enumerate(lengths)}
-
-
-def simulate_points(
-    config: Config,
-    points: list[tuple[Mapping[str, Any], int]],
-    pool: ProcessPoolExecutor | None,
-    lengths: Mapping[str, int] | None = None,
-) -> list[dict[str, list[pd.DataFrame]]]:
-    """Runs of every scenario for each (values, seed) point - e.g. one predictive draw each on its own seed."""
-    lengths = dict(run_lengths(config) if lengths is None else lengths)
-    jobs = [
-        (config.scenarios[name], {**values, "n_communities": config.n_communities}, seed, months)
-        for values, seed in points
-        for name, months in lengths.items()
-    ]
-    tables = list(pool.map(_run, jobs)) if pool else [_run(job) for job in jobs]
-    k = len(lengths)
-    return [{name: [tables[i * k + j]] for j, name in enumerate(lengths)} for i in range(len(points))]
+    points = simulate_points(config, [(values, seed) for seed in seeds], pool, lengths)
+    return {name: [point[name][0] for point in points] for name in lengths}
 
 
 def _window(tables: list[pd.DataFrame], months: tuple[int, int], column: str) -> pd.Series:
@@ -403,10 +488,16 @@ def moment(target: Target, runs: Mapping[str, list[pd.DataFrame]]) -> float:
     return float(x.mean() - y.mean())
 
 
-def moments(config: Config, runs: Mapping[str, list[pd.DataFrame]], figures: Iterable[str] | None = None) -> dict[str, float]:
-    """Each figure's simulated value (all figures whose scenarios were run, or those asked for)."""
-    chosen = figures if figures is not None else [f for f, t in config.targets.items() if _has_runs(t, runs)]
-    return {f: moment(config.targets[f], runs) for f in chosen}
+def moments(
+    config: Config,
+    runs: Mapping[str, list[pd.DataFrame]],
+    figures: Iterable[str] | None = None,
+    targets: Mapping[str, Target] | None = None,
+) -> dict[str, float]:
+    """Each figure's simulated value (all figures whose scenarios were run, or those asked for; `targets`: under a reading)."""
+    targets = config.targets if targets is None else targets
+    chosen = figures if figures is not None else [f for f, t in targets.items() if _has_runs(t, runs)]
+    return {f: moment(targets[f], runs) for f in chosen}
 
 
 def _has_runs(t: Target, runs: Mapping[str, Any]) -> bool:
@@ -435,18 +526,21 @@ def _logistic(x):
     return 1 / (1 + np.exp(-x))
 
 
-# --- the point fit ---------------------------------------------------------------------------
+# --- the fit --------------------------------------------------------------------------------
 @dataclass
 class Result:
+    """A calibration: the values, every figure's error, the anchors, and every variant's index parameters."""
+
     values: dict[str, float]
-    table: pd.DataFrame  # one row per target
+    table: pd.DataFrame  # one row per target (the default variant, fit seeds)
     anchors: pd.DataFrame  # one row per anchor
     sensitivity: pd.DataFrame
-    structures: pd.DataFrame  # one row per capacity structure (the F45 comparison)
-    structure_values: dict[str, dict[str, float]]
+    variants: pd.DataFrame  # one row per (capacity structure, reading): errors on fresh seeds
+    variant_values: dict[str, dict[str, float]]  # 'structure/reading' -> its index parameters
     objective: float
     evaluations: int
     seconds: float
+    method: str = "smm"
     start: dict[str, float] = field(default_factory=dict)  # where the dynamic block's search began
 
 
@@ -477,14 +571,13 @@ def fit(
     compare_structures: bool = True,
     start: Mapping[str, float] | None = None,
 ) -> Result:
-    """Fit the dynamic block, solve the index block, evaluate everything; compare the capacity structures.
+    """The point fit (`--method smm`): the dynamic block by Nelder-Mead, then `evaluate`.
 
     `start` (e.g. an earlier fit's values) starts the search there, with a smaller first simplex
     (an eighth of each range instead of a quarter); by default it starts from the catalogue's defaults.
     """
     started = time.perf_counter()
     specs = catalogue()
-    structure = default_values()[STRUCTURE_PARAMETER]
     base = start_values(config)
     bounds = [specs[name].range for name in config.dynamic_parameters]
     for name, value in (start or {}).items():
@@ -518,29 +611,41 @@ def fit(
                 options={"initial_simplex": simplex, "maxfev": config.max_evaluations, "xatol": 1e-3, "fatol": 1e-5},
             )
             base.update(zip(config.dynamic_parameters, map(float, best.x), strict=True))
-        log(f"solving the index parameters exactly (capacity_structure {structure})")
-        values = solve_index_parameters(config, base, pool)
-        runs = simulate_runs(config, values, pool, lengths=run_lengths(config, anchors=True))
-        final = moments(config, runs)
-        in_fit = config.figures("fitted") + config.figures("matched")
-        objective_value = loss(config, final, in_fit) + prior_penalty(config, values)
-        anchors = _anchor_table(config, runs)
-        log("sensitivity of the fit to each parameter")
-        sensitivity = _sensitivity(config, values, objective_value, in_fit, pool)
-        structures, structure_values = (
-            compare_capacity_structures(config, values, pool, log) if compare_structures else (pd.DataFrame(), {})
-        )
+        result = evaluate(config, base, pool, log, compare_structures)
+    return replace(result, evaluations=evaluations, seconds=time.perf_counter() - started, start=started_at)
+
+
+def evaluate(
+    config: Config,
+    dynamic: Mapping[str, float],
+    pool: ProcessPoolExecutor | None,
+    log: Callable[[str], None] = print,
+    compare_variants_too: bool = True,
+    method: str = "smm",
+) -> Result:
+    """At the dynamic block's values: the index block solved (every variant), every figure and anchor, sensitivities."""
+    started = time.perf_counter()
+    log(f"solving the index parameters exactly ({variant_key(default_values())})")
+    values = solve_index_parameters(config, {**start_values(config), **dynamic}, pool)
+    runs = simulate_runs(config, values, pool, lengths=run_lengths(config, anchors=True))
+    final = moments(config, runs)
+    in_fit = config.figures("fitted") + config.figures("matched")
+    objective_value = loss(config, final, in_fit) + prior_penalty(config, values)
+    anchors = _anchor_table(config, runs)
+    log("sensitivity of the fit to each parameter")
+    sensitivity = _sensitivity(config, values, objective_value, in_fit, pool)
+    variants, variant_values = compare_variants(config, values, pool, log) if compare_variants_too else (pd.DataFrame(), {})
     return Result(
         values,
         target_table(config, final),
         anchors,
         sensitivity,
-        structures,
-        structure_values,
+        variants,
+        variant_values,
         objective_value,
-        evaluations,
+        0,
         time.perf_counter() - started,
-        started_at,
+        method,
     )
 
 
@@ -585,25 +690,27 @@ def _anchor_table(config: Config, runs: Mapping[str, list[pd.DataFrame]]) -> pd.
 
 def solve_index_parameters(
     config: Config,
-    values: Mapping[str, float],
+    values: Mapping[str, Any],
     pool: ProcessPoolExecutor | None,
     rounds: int = 3,
     seeds: Iterable[int] | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Each index parameter set so that its figure holds exactly at the simulated dynamics (within its range).
 
     An index is linear in its parameter on the log (ratio) or logit (adoption) scale, so one
     step solves it; a few rounds settle parameters that feed each other (F42 follows F41).
+    The figures are read in the contrasts the reading in `values` chooses (`Config.readings`).
     """
     specs = catalogue()
-    values = dict(values)
+    values = {**{n: default_values()[n] for n in config.index_parameters}, **values}  # explicit: no variant's defaults
+    targets = config.targets_under(values)
     figures = list(config.index_parameters.values())
-    lengths = run_lengths(config, figures)
+    lengths = run_lengths(config, figures, targets=targets)
     for _ in range(rounds):
-        simulated = moments(config, simulate_runs(config, values, pool, seeds, lengths), figures)
+        simulated = moments(config, simulate_runs(config, values, pool, seeds, lengths), figures, targets)
         moved = False
         for name, figure in config.index_parameters.items():
-            target, now = config.targets[figure], simulated[figure]
+            target, now = targets[figure], simulated[figure]
             old = values[name]
             if target.moment == "ratio":  # log index ratio = parameter x log(capacity or adoption ratio)
                 new = old * math.log(target.value) / math.log(now) if abs(math.log(now)) > 1e-12 and old != 0 else old
@@ -631,28 +738,35 @@ def _sensitivity(config, values, base, figures, pool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare_capacity_structures(
-    config: Config, values: Mapping[str, float], pool: ProcessPoolExecutor | None, log: Callable[[str], None] = print
+def compare_variants(
+    config: Config, values: Mapping[str, Any], pool: ProcessPoolExecutor | None, log: Callable[[str], None] = print
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """Each capacity structure fitted on the same figures (same dynamics, its own index parameters), checked on fresh seeds."""
+    """Every (capacity structure, reading) fitted on the same figures - the same dynamics, its own index
+    parameters - and checked on fresh seeds; the held-out figure is reported, never used to choose."""
     rows, fitted = [], {}
-    for structure in catalogue()[STRUCTURE_PARAMETER].choices:
-        log(f"  capacity_structure {structure}: index parameters solved, checked on seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
-        solved = solve_index_parameters(config, {**values, STRUCTURE_PARAMETER: structure}, pool)
-        fitted[structure] = {k: v for k, v in solved.items() if k != STRUCTURE_PARAMETER}
-        simulated = moments(config, simulate_runs(config, solved, pool, CHECK_SEEDS))
-        row: dict[str, Any] = {"structure": structure}
-        for f, t in config.targets.items():
+    for variant in config.variants():
+        key = variant_key(variant)
+        log(f"  {key}: index parameters solved, checked on seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
+        solved = solve_index_parameters(config, {**values, **variant}, pool)
+        fitted[key] = {k: float(solved[k]) for k in config.index_parameters}
+        targets = config.targets_under(variant)
+        simulated = moments(config, simulate_runs(config, solved, pool, CHECK_SEEDS, run_lengths(config, targets=targets)),
+                            targets=targets)  # fmt: skip
+        row: dict[str, Any] = {"variant": key, **variant}
+        for f, t in targets.items():
             row[f] = t.error(simulated[f])
-        reproduced = [f for f in config.targets if abs(row[f]) <= config.tolerance]
-        row["reproduced"] = len(reproduced)
-        row["of"] = len(config.targets)
-        row["held_out_reproduced"] = sum(1 for f in reproduced if config.targets[f].role == "held_out")
-        row["at_bound"] = ", ".join(
-            n for n in config.index_parameters if solved[n] in catalogue()[n].range
-        )  # an index parameter stopped at its range: its figure could not be matched
+        in_sample = [f for f, t in targets.items() if t.role != "held_out"]
+        row["in_sample_reproduced"] = sum(abs(row[f]) <= config.tolerance for f in in_sample)
+        row["in_sample"] = len(in_sample)
+        row["held_out_reproduced"] = sum(abs(row[f]) <= config.tolerance for f, t in targets.items() if t.role == "held_out")
+        row["at_bound"] = ", ".join(n for n in config.index_parameters if solved[n] in catalogue()[n].range)
         rows.append(row)
     return pd.DataFrame(rows), fitted
+
+
+def variant_key(variant: Mapping[str, Any]) -> str:
+    """'frontline/system': how calibrated.yaml names a (capacity_structure, training_evidence) pair."""
+    return "/".join(str(variant[name]) for name in VARIANT_CHOICES)
 
 
 class _NoPool:
@@ -671,15 +785,23 @@ def _fmt(values: Mapping[str, float], names: list[str]) -> str:
     return ", ".join(f"{n}={values[n]:.4g}" for n in names)
 
 
+METHODS = {
+    "smm": "smm: bounded Nelder-Mead on common random numbers (dynamic block), exact solution (index block)",
+    "abc": "abc: the posterior median of the dynamic block (ABC-SMC, data/posterior.yaml), exact solution (index block)",
+}
+
+
 def write_calibrated(config: Config, result: Result, path: Path | str = CALIBRATED_FILE) -> None:
-    """Save fitted values with ranges, fit quality, anchors, structures, seeds and provenance (read by sim.parameters)."""
+    """Save the values with ranges, fit quality, anchors, every variant's index parameters, seeds and provenance."""
     specs = catalogue()
     record = {
-        "description": "Parameters fitted by `sim calibrate` (the point fit; see data/calibration.yaml and docs/ODD.md, "
-        "Calibration). They replace the catalogue defaults in every scenario. Targets are one article's unverified figures. "
-        "The posterior of the same parameters is data/posterior.parquet (`sim calibrate --method abc`).",
-        "method": "smm: bounded Nelder-Mead on common random numbers (dynamic block), exact solution (index block)",
+        "description": "Parameters fitted by `sim calibrate` (see data/calibration.yaml and docs/ODD.md, Calibration). They "
+        "replace the catalogue defaults in every scenario; a capacity structure or reading other than the default takes its "
+        "index parameters from `variants`. Targets are one article's unverified figures. The posterior of the same "
+        "parameters is data/posterior.parquet.",
+        "method": METHODS[result.method],
         "values": {name: round(value, 6) for name, value in result.values.items() if name in config.parameters},
+        "variants": {key: {k: round(v, 6) for k, v in values.items()} for key, values in result.variant_values.items()},
         "ranges": {name: list(specs[name].range) for name in config.parameters},
         "priors": {name: specs[name].default for name in config.parameters},
         "roles": {f: t.role for f, t in config.targets.items()},
@@ -693,15 +815,7 @@ def write_calibrated(config: Config, result: Result, path: Path | str = CALIBRAT
         "targets": _records(result.table),
         "anchors": _records(result.anchors),
         "sensitivity": _records(result.sensitivity),
-        "structures": {
-            "retained": default_values()[STRUCTURE_PARAMETER],
-            "check_seeds": list(CHECK_SEEDS),
-            "comparison": _records(result.structures),
-            "index_values": {
-                s: {k: round(v, 6) for k, v in vals.items() if k in config.index_parameters}
-                for s, vals in result.structure_values.items()
-            },
-        },
+        "variant_check": {"check_seeds": list(CHECK_SEEDS), "comparison": _records(result.variants)},
         "provenance": provenance(),
     }
     Path(path).write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -173,7 +173,7 @@ def compare(
     persistence = load_scenario("baseline", overrides).parameters.persistence
     started = time.perf_counter()
     table = compare_programs(range(seeds), overrides)
-    typer.echo(format_comparison(table, seeds, persistence))
+    typer.echo(format_comparison(table, seeds, persistence, overrides))
     typer.echo(
         f"\n{seeds} paired seeds per scenario, {time.perf_counter() - started:.1f} s. "
         "Inputs are one article's unverified figures (data/seed_figures.csv)."
@@ -261,14 +261,18 @@ def national(
 @friendly
 def calibrate(
     method: Annotated[
-        str, typer.Option(help="smm: the point fit (data/calibrated.yaml); abc: the posterior (data/posterior.parquet).")
-    ] = "smm",
+        str,
+        typer.Option(
+            help="abc: the posterior by ABC-SMC (data/posterior.parquet) and its median as the point values "
+            "(data/calibrated.yaml); smm: a quick point fit by Nelder-Mead (data/calibrated.yaml)."
+        ),
+    ] = "abc",
     workers: Annotated[int, typer.Option(help="Processes for the simulations.", min=1)] = 2,
-    write: Annotated[bool, typer.Option(help="Write the result (data/calibrated.yaml or data/posterior.parquet).")] = True,
+    write: Annotated[bool, typer.Option(help="Write the point values (data/calibrated.yaml, or --calibrated).")] = True,
     quiet: Annotated[bool, typer.Option(help="No per-evaluation log.")] = False,
     config: Annotated[Path | None, typer.Option(help="Calibration file (default data/calibration.yaml).")] = None,
-    calibrated: Annotated[Path | None, typer.Option(help="smm: where to write the fit (default data/calibrated.yaml).")] = None,
-    structures: Annotated[bool, typer.Option(help="smm: also compare the capacity structures (F45).")] = True,
+    calibrated: Annotated[Path | None, typer.Option(help="Where to write the point values (data/calibrated.yaml).")] = None,
+    structures: Annotated[bool, typer.Option(help="Also solve and check every capacity structure and reading.")] = True,
     start: Annotated[
         Path | None, typer.Option(help="smm: start the search at the values of an earlier fit (a calibrated.yaml).")
     ] = None,
@@ -278,20 +282,21 @@ def calibrate(
     db: Annotated[Path | None, typer.Option(help="abc: the run's database (default results/calibration/abc.db).")] = None,
     resume: Annotated[bool, typer.Option(help="abc: continue the run in --db after an interruption.")] = False,
     population: Annotated[int | None, typer.Option(help="abc: particles per population (default from the file).", min=2)] = None,
-    generations: Annotated[int | None, typer.Option(help="abc: populations in all (default from the file).", min=1)] = None,
+    generations: Annotated[int | None, typer.Option(help="abc: populations at most (default from the file).", min=1)] = None,
     minutes: Annotated[float | None, typer.Option(help="abc: wall-time limit of this call (default from the file).")] = None,
 ) -> None:
-    """Fit the mechanism parameters to the article's figures (data/calibration.yaml): a point fit or a posterior."""
+    """Calibrate the mechanism parameters to the article's figures (data/calibration.yaml): the posterior, or a point fit."""
     from sim.calibration import CALIBRATED_FILE, fit, load_config, write_calibrated
     from sim.resources import source_root
 
     if method not in ("smm", "abc"):
-        raise InputError(f"--method {method!r}: choose smm (the point fit) or abc (the posterior)")
-    default_out = calibrated is None if method == "smm" else posterior is None
-    if write and default_out and source_root() is None:
-        where = "data/calibrated.yaml" if method == "smm" else "data/posterior.parquet"
-        option = "--calibrated" if method == "smm" else "--posterior"
-        raise InputError(f"--write updates {where} in a source checkout; this installation has none (use {option} PATH)")
+        raise InputError(f"--method {method!r}: choose abc (the posterior, the default) or smm (a quick point fit)")
+    needs_checkout = [("data/calibrated.yaml", "--calibrated")] if write and calibrated is None else []
+    if method == "abc" and posterior is None:
+        needs_checkout.append(("data/posterior.parquet", "--posterior"))
+    if needs_checkout and source_root() is None:
+        where, option = needs_checkout[0]
+        raise InputError(f"sim calibrate updates {where} in a source checkout; this installation has none (use {option} PATH)")
     if minutes is not None and not minutes > 0:
         raise InputError(f"--minutes {minutes:g}: must be positive")
     cfg = load_config(config) if config is not None else load_config()
@@ -304,20 +309,25 @@ def calibrate(
         from sim.posterior import POSTERIOR_FILE
 
         out = posterior or POSTERIOR_FILE
-        if not write:
-            raise InputError("--no-write: the ABC run always writes its draws (choose where with --posterior)")
+        point_file = (calibrated or CALIBRATED_FILE) if write else None
         result = run_abc(cfg, workers=workers, db=db or DEFAULT_DB, resume=resume, population=population,
-                         generations=generations, minutes=minutes, out=out, log=log, progress=not quiet)  # fmt: skip
+                         generations=generations, minutes=minutes, out=out, calibrated=point_file, log=log,
+                         progress=not quiet)  # fmt: skip
         summary = result.summary
         typer.echo(
             f"\n{summary['generations']} populations of {summary['population']}, {summary['simulations']} simulations, "
-            f"{summary['wall_seconds']:.0f} s; effective sample size {summary['effective_sample_size']:.0f}"
+            f"{summary['wall_seconds']:.0f} s; effective sample size {summary['effective_sample_size']:.0f}; "
+            f"final threshold {summary['schedule'][-1]['epsilon_over_noise_floor']:.2f} x the noise floor; "
+            f"stopped by {summary['stopped_by']}"
         )
         typer.echo("Posterior (median and 90% interval; prior range):")
         for name, row in summary["parameters"].items():
             low, high = row["prior"]
             typer.echo(f"  {name:<34} {row['median']:>9.4g}  [{row['p05']:.4g}, {row['p95']:.4g}]  prior {low:g}-{high:g}")
         typer.echo(f"\n{len(result.draws)} equally likely draws written to {out} (summary {out.with_suffix('.yaml')})")
+        if result.point is not None:
+            _echo_fit(cfg, result.point)
+            typer.echo(f"\npoint values (the posterior median) written to {point_file}")
         typer.echo("Targets are one article's unverified figures.")
         return
     abc_only = {"--posterior": posterior, "--db": db, "--population": population, "--generations": generations,
@@ -337,6 +347,15 @@ def calibrate(
     typer.echo(
         f"\n{result.evaluations} evaluations of the dynamic block, {result.seconds:.0f} s; objective {result.objective:.5f}"
     )
+    _echo_fit(cfg, result)
+    if write:
+        path = calibrated or CALIBRATED_FILE
+        write_calibrated(cfg, result, path)
+        typer.echo(f"\nwritten to {path}")
+    typer.echo("Targets are one article's unverified figures.")
+
+
+def _echo_fit(cfg: Any, result: Any) -> None:
     typer.echo("\nFigures (relative error; for ratios and differences, relative to the effect):")
     for row in result.table.itertuples():
         ok = "within" if row.within_tolerance else "OUTSIDE"
@@ -348,22 +367,23 @@ def calibrate(
         typer.echo(
             f"  anchor {row.anchor:<12} {row.value:.3f} (range {row.low:g}-{row.high:g}: {'within' if row.within else 'OUTSIDE'})"
         )
-    typer.echo("\nFitted values and sensitivity (objective increase when moved a tenth of the range down / up):")
+    typer.echo("\nValues and sensitivity (objective increase when moved a tenth of the range down / up):")
     for row in result.sensitivity.itertuples():
         typer.echo(
             f"  {row.parameter:<34} {row.value:>9.4g}  range {row.range_low:g}-{row.range_high:g}  "
             f"{row.objective_minus_tenth:>+9.4f} / {row.objective_plus_tenth:>+9.4f}"
         )
-    if not result.structures.empty:
-        typer.echo("\nCapacity structures (each fitted on the same figures; errors on fresh seeds; F45 held out):")
-        for row in result.structures.to_dict(orient="records"):
-            errors = "  ".join(f"{f} {row[f]:+.0%}" for f in cfg.targets)
-            typer.echo(f"  {row['structure']:<10} {row['reproduced']}/{row['of']} within {cfg.tolerance:.0%}: {errors}")
-    if write:
-        path = calibrated or CALIBRATED_FILE
-        write_calibrated(cfg, result, path)
-        typer.echo(f"\nwritten to {path}")
-    typer.echo("Targets are one article's unverified figures.")
+    _echo_variants(cfg, result)
+
+
+def _echo_variants(cfg: Any, result: Any) -> None:
+    if result.variants.empty:
+        return
+    typer.echo("\nCapacity structures and readings (each fitted on the same figures; errors on fresh seeds; F45 held out):")
+    for row in result.variants.to_dict(orient="records"):
+        errors = "  ".join(f"{f} {row[f]:+.0%}" for f in cfg.targets)
+        typer.echo(f"  {row['variant']:<20} {row['in_sample_reproduced']}/{row['in_sample']} in sample within "
+                   f"{cfg.tolerance:.0%}: {errors}")  # fmt: skip
 
 
 @app.command()
@@ -485,13 +505,22 @@ def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", metavar="NAME", help="Just this report (repeatable).")] = None,
     scratch: Annotated[Path, typer.Option(help="Where the regenerated reports go.")] = Path("build/reproduce"),
     rtol: Annotated[float, typer.Option(help="Relative tolerance for numbers.")] = 1e-6,
+    calibration: Annotated[
+        bool, typer.Option(help="Also run the calibration again (about 35 minutes) and check it against the posterior.")
+    ] = False,
 ) -> None:
     """Regenerate every committed report from scratch and compare its numbers with reports/*/metrics.json."""
     needs("report", "papermill", "nbconvert", "ipykernel", "matplotlib", "statsmodels")
     from sim.reproduce import reproduce as run_all
+    from sim.reproduce import reproduce_calibration
 
     started = time.perf_counter()
-    differences = run_all(only, scratch, rtol, log=typer.echo)
+    differences = []
+    if calibration:
+        needs("calibration", "pyabc")
+        typer.echo("calibration: running `sim calibrate` again into the scratch folder")
+        differences += reproduce_calibration(scratch, log=typer.echo)
+    differences += run_all(only, scratch, rtol, log=typer.echo)
     elapsed = time.perf_counter() - started
     for d in differences[:200]:
         typer.echo(f"  DIFFERS {d.report}: {d.key}: committed {d.committed!r}, reproduced {d.reproduced!r}")

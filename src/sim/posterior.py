@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.output import read_parquet
-from sim.parameters import catalogue, default_values
+from sim.parameters import VARIANT_CHOICES, catalogue, default_values, variant_values
 from sim.resources import data_file
 
 POSTERIOR_FILE = data_file("posterior.parquet")
@@ -78,6 +78,32 @@ def replicate_draws(master_seed: int, replicates: int, path: Path | str | None =
 
 
 def apply_draw(parameters: Mapping[str, Any], draw: int, path: Path | str | None = None) -> dict[str, Any]:
-    """Overrides that put a draw's values where `parameters` still hold the point fit (explicit values win)."""
-    defaults = default_values()
-    return {name: value for name, value in draw_values(draw, path).items() if parameters[name] == defaults[name]}
+    """Overrides that put a draw's values where `parameters` still hold the point values (explicit values win).
+
+    A draw's index parameters belong to the default capacity structure and reading; under
+    another they are carried over by `for_variant`.
+    """
+    held = {**default_values(), **variant_values(parameters)}  # what `parameters` hold when nothing was set on purpose
+    values = for_variant(draw_values(draw, path), parameters)
+    return {name: value for name, value in values.items() if parameters[name] == held[name]}
+
+
+def for_variant(values: Mapping[str, Any], choices: Mapping[str, Any]) -> dict[str, Any]:
+    """A draw's values with its index parameters carried to the (capacity structure, reading) `choices` name.
+
+    Each index parameter was solved for the draw under the default variant; under another its
+    value moves as the variant's calibrated value does at the point values: by the same factor
+    (an elasticity) or, for a log-odds shift, by the same difference. This keeps each draw's own
+    deviation from the point values and the variant's own matching of the figures (docs/ODD.md 8.6).
+    """
+    default = variant_values(default_values())
+    wanted = variant_values({**default_values(), **{k: choices[k] for k in VARIANT_CHOICES if k in choices}})
+    out = dict(values)
+    for name, target in wanted.items():
+        if name not in out or name not in default or target == default[name]:
+            continue
+        spec = catalogue()[name]
+        moved = out[name] + (target - default[name]) if spec.unit == "log-odds" else out[name] * target / default[name]
+        low, high = spec.allowed or spec.range
+        out[name] = float(min(max(moved, low), high))
+    return out
