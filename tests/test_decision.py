@@ -183,7 +183,7 @@ def test_the_answers_sensitivity_finds_a_leader_that_rests_on_one_family():
         ]
     )  # fmt: skip
     s = Settings(discount_rate=0.05, discount_range=(0.05, 0.05))  # no other discount rate: the table is not needed
-    sens = _sensitivity(None, "baseline", list(first.values()), effects, ["A", "B"], s, {0: "sustain"})
+    sens = _sensitivity(None, None, list(first.values()), effects, ["A", "B"], s, {0: "sustain"})
     leader = dict(zip(sens["variant"], sens["leader"], strict=True))
     assert leader["as reported"] == "A" and leader["governance only"] == "A"
     assert leader["without governance"] == "B" and leader["pipeline only"] == "B"
@@ -196,3 +196,61 @@ def test_p_best_of_the_replicates_carries_its_interval():
 
     assert answer._share(1.0, 30) == "100% (30 of 30) [89–100%]"
     assert answer._share(0.5, 30).startswith("50% (15 of 30) [33–67%]")
+
+
+# --- evaluation windows (data/decision.yaml: equal exposure, calendar, long horizon) ------------------
+def _programs(*keys):
+    from sim.programs import standard_programs
+
+    return [standard_programs()[k] for k in keys]
+
+
+def test_each_mode_scores_a_program_over_its_window_by_hand():
+    """Equal exposure: seven years from January of the program's first year; calendar: 2024-2030 for all; horizon: 2024-2040."""
+    s = decision.settings()
+    assert s.mode == "equal_exposure" and s.exposure_years == 7
+    p1, p3 = _programs("talent_foundation"), _programs("innovation_leap")
+    assert s.window(p1) == (7, 90)  # January 2024 (month 7) to December 2030 (month 90)
+    assert s.window(p3) == (31, 114)  # January 2026 to December 2032
+    assert s.window([*p1, *p3]) == (7, 90)  # a package starts with its first program
+    assert s.in_mode("calendar").window(p3) == (7, 90)
+    assert s.in_mode("horizon").window(p1) == (7, 210)
+    assert s.with_overrides(exposure_years=3).window(p3) == (31, 66)
+    assert s.with_overrides(mode="calendar", end_month=66).window(p1) == (7, 66)
+
+
+def test_equal_exposure_scores_each_condition_over_its_own_window_discounted_to_its_start():
+    """Two programs with the same effect path relative to their own start score the same under equal exposure;
+    under the calendar period the later one loses the years after the period ends."""
+    months = 40
+    base = [0.0] * (months + 1)
+    early = [0.0] * 7 + [1.0] * (months + 1 - 7)  # from month 7
+    late = [0.0] * 19 + [1.0] * (months + 1 - 19)  # the same path, 12 months later
+    table = table_with({"baseline": base, "early": early, "late": late})
+    table = table[table["month"] <= months]
+    s = Settings(discount_rate=0.10, mode="equal_exposure", exposure_years=1)
+    windows = {"early": (7, 18), "late": (19, 30)}
+    effects = decision.integrated_effects(table, "baseline", ["idle_rate"], s, windows).set_index("scenario")
+    assert effects.loc["early", "discounted"] == pytest.approx(1.0) and effects.loc["late", "discounted"] == pytest.approx(1.0)
+    calendar = Settings(discount_rate=0.10, start_month=7, end_month=18)  # one common year: 2024
+    effects = decision.integrated_effects(table, "baseline", ["idle_rate"], calendar).set_index("scenario")
+    assert effects.loc["early", "integrated"] == pytest.approx(1.0) and effects.loc["late", "integrated"] == 0.0
+
+
+def test_equal_exposure_without_the_scenarios_programs_is_refused():
+    table = table_with({"baseline": [0.0] * 31, "program": step_path()})
+    with pytest.raises(Exception, match="equal-exposure scoring needs each scenario's programs"):
+        decision.integrated_effects(table, "baseline", ["idle_rate"], Settings(mode="equal_exposure"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"mode": "fiscal"}, "choose one of equal_exposure"), ({"end_month": 0}, "model month from 1"),
+     ({"exposure_years": 0}, "whole number of years"), ({"start_month": 100, "mode": "calendar"}, "after its end")],
+)  # fmt: skip
+def test_bad_evaluation_settings_are_one_line(overrides, message):
+    from sim.errors import InputError
+
+    with pytest.raises(InputError, match=message) as error:
+        decision.settings().with_overrides(**overrides)
+    assert "\n" not in str(error.value)

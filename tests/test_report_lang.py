@@ -132,3 +132,25 @@ def test_a_chinese_page_declares_its_language(tmp_path):
     assert '<html lang="zh-CN">' in page and "结论" in page
     english = write_html(executed, tmp_path / "en.html", "x").read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' not in english
+
+
+@pytest.mark.parametrize(
+    ("half", "full"),
+    [
+        ("等长评估(各自开始后7年)", "等长评估（各自开始后7年）"),
+        ("**结论**(持续,所有选择均不确定):P1 或 P3", "**结论**（持续，所有选择均不确定）：P1 或 P3"),
+        ("资助哪项工程?P1、P2 还是 P3", "资助哪项工程？P1、P2 还是 P3"),
+        ("见([稳健性报告](../robustness/index.html)):每个", "见（[稳健性报告](../robustness/index.html)）：每个"),
+        ("尚未计算(`make report`)。`a(b):c` 不变", "尚未计算（`make report`）。`a(b):c` 不变"),
+        ("共1,234元;见 https://example.org/a:b", "共1,234元；见 https://example.org/a:b"),
+        ("Mean (95% CI): 2.0", "Mean (95% CI): 2.0"),
+    ],
+)
+def test_chinese_text_is_typeset_with_full_width_punctuation(half, full):
+    """Half-width ,:;?!() touching Chinese become full-width; code, link targets, numbers and English stay as they are."""
+    from sim.lang import language, t, typeset_zh
+
+    assert typeset_zh(half) == full
+    with language("zh"):
+        assert t("English", half) == full
+    assert t("English", half) == "English"

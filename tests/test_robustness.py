@@ -19,6 +19,7 @@ from SALib.sample import sobol as sobol_sample
 from SALib.test_functions import Ishigami
 
 from sim import robustness
+from sim import robustness as rb
 from sim.errors import InputError
 
 PI = np.pi
@@ -108,7 +109,7 @@ def test_regret_and_the_robust_choices_by_hand():
             for p, v in zip(("P1", "P2", "P3"), row, strict=True)
         ]
     )
-    table = robustness.regret_table(scores).set_index("program")
+    table = robustness.regret_table(scores).set_index("program")  # a future's score: the mean over its seeds (and modes)
     # Regret in the three futures: P1 0, 0, 1.5; P2 1, 1, 0; P3 3, 3, 1.
     assert table.loc["P1", "max_regret"] == 1.5 and table.loc["P2", "max_regret"] == 1 and table.loc["P3", "max_regret"] == 3
     assert table.loc["P1", "expected_score"] == pytest.approx(6.5 / 3) and table["expected_value_choice"].iloc[0] == "P1"
@@ -130,7 +131,7 @@ def test_p_best_interval_counts_each_draw_of_the_assumptions_once():
          "overall": ({"P1": 2.0, "P2": 1.0, "P3": 0.0} if i < 18 else {"P1": 0.0, "P2": 2.0, "P3": 1.0})[p]}
         for i in range(20) for r in range(3) for p in ("P1", "P2", "P3")
     ]  # fmt: skip
-    table = robustness.p_best_table(pd.DataFrame(rows), "parameters and seeds").set_index("program")
+    table = robustness.p_best_table(pd.DataFrame(rows).assign(mode="equal_exposure"), "parameters and seeds").set_index("program")
     assert table.loc["P1", "p_best"] == pytest.approx(0.9) and table.loc["P3", "p_best"] == 0.0
     assert table["futures"].iloc[0] == 60 and table["independent_draws"].iloc[0] == 20  # not 60: seeds share a draw
     for program, wins in (("P1", 18), ("P2", 2), ("P3", 0)):
@@ -144,7 +145,7 @@ def test_p_best_interval_with_the_assumptions_held_counts_the_seeds():
          "overall": {"P1": 1.0, "P2": 0.0, "P3": 0.5}[p] if r % 4 else {"P1": 0.0, "P2": 0.0, "P3": 1.0}[p]}
         for r in range(40) for p in ("P1", "P2", "P3")
     ]  # fmt: skip
-    table = robustness.p_best_table(pd.DataFrame(rows), "seeds only").set_index("program")
+    table = robustness.p_best_table(pd.DataFrame(rows).assign(mode="equal_exposure"), "seeds only").set_index("program")
     assert table["independent_draws"].iloc[0] == 40 and table.loc["P1", "p_best"] == pytest.approx(0.75)
     assert table.loc["P1", ["p_best_low", "p_best_high"]].tolist() == pytest.approx(wilson(30, 40))
     assert robustness.share_with_interval(0.75, *wilson(30, 40)) == "75% [60–86%]"
@@ -230,3 +231,50 @@ def test_a_regret_too_small_to_show_is_not_shown_as_none():
     assert at_least_zero(0.0) == "0.000"  # best in every future
     assert at_least_zero(0.00046) == "<0.001"  # not best everywhere, by a hair: not "0.000"
     assert at_least_zero(0.0016) == "0.002" and at_least_zero(float("nan")) == "–"
+
+
+# --- the answer in words, and every deciding choice -----------------------------------------------
+def test_a_share_below_eighty_percent_gives_the_depending_on_sentence():
+    """A synthetic analysis: P1 best in 56% of futures, P3 in 44%, the leader flipping with the reading: the words
+    name both programs and the deciding choice, never 'fund P1'."""
+    from sim.lang import language
+
+    breakdown = pd.DataFrame(
+        [
+            {"regime": "sustain", "choice": "training_evidence", "level": level, "program": prog, "p_best": p,
+             "p_best_low": 0.0, "p_best_high": 1.0, "independent_draws": 20, "leader": leader}
+            for level, leader, shares in (("system", "P3", {"P1": 0.3, "P2": 0.0, "P3": 0.7}),
+                                          ("training", "P1", {"P1": 0.82, "P2": 0.0, "P3": 0.18}))
+            for prog, p in shares.items()
+        ]
+        + [
+            {"regime": "sustain", "choice": "mode", "level": level, "program": prog, "p_best": p, "p_best_low": 0.0,
+             "p_best_high": 1.0, "independent_draws": 40, "leader": "P1"}
+            for level in ("equal_exposure", "calendar") for prog, p in {"P1": 0.56, "P2": 0.0, "P3": 0.44}.items()
+        ]
+    )  # fmt: skip
+    deciding = rb.deciding_choices(breakdown, "sustain")
+    assert [choice for choice, _ in deciding] == ["training_evidence"]  # the mode does not change the leader
+    said = rb.verdict({"P1": 0.56, "P2": 0.0, "P3": 0.44}, deciding)
+    assert said.startswith("**P1 or P3, depending on**") and "the reading of F01/F02" in said and "system: P3" in said
+    assert "Neither is best in 80%" in said
+    with language("zh"):
+        chinese = rb.verdict({"P1": 0.56, "P2": 0.0, "P3": 0.44}, deciding)
+    assert "P1 或 P3,取决于".replace(",", "，") in chinese and "选育管用全链条：P3" in chinese
+    assert rb.verdict({"P1": 0.9, "P2": 0.02, "P3": 0.08}, deciding).startswith("**P1** is best in 90%")
+
+
+def test_p_best_pools_evaluation_modes_and_counts_each_future_once():
+    scores = pd.DataFrame(
+        [
+            {"mode": mode, "regime": "sustain", "program": prog, "design_point": point, "replicate": rep, "overall": value}
+            for point in range(4) for rep in range(2) for mode in ("equal_exposure", "calendar")
+            for prog, value in {"P1": 1.0, "P2": 0.0, "P3": 2.0 if (point == 0 and mode == "calendar") else 0.5}.items()
+        ]
+    )  # fmt: skip
+    table = rb.p_best_table(scores, "parameters and seeds").set_index("program")
+    assert table.loc["P3", "p_best"] == pytest.approx(1 / 8)  # one future of four, in one mode of two
+    assert table.loc["P1", "independent_draws"] == 4
+    by_mode = rb.p_best_table(scores, "parameters and seeds", by="mode").set_index(["mode", "program"])
+    assert by_mode.loc[("calendar", "P3"), "p_best"] == pytest.approx(1 / 4)
+    assert by_mode.loc[("equal_exposure", "P3"), "p_best"] == 0.0

@@ -103,7 +103,9 @@ class Column:
 
     def text(self, lang: str = "en") -> str:
         """The label in `lang` ('en' or 'zh')."""
-        return self.label_zh if lang == "zh" else self.label
+        from sim.lang import typeset_zh
+
+        return typeset_zh(self.label_zh) if lang == "zh" else self.label
 
 
 @functools.cache

@@ -1,10 +1,12 @@
 """The comparison the project exists for, as plain text: `sim compare` and `sim summarize`.
 
 Both use the report's decision metric (`sim.decision`, docs/decision.md): each condition's
-overall and family scores against the baseline, averaged over January 2024 - December 2030
-and discounted, with 95% t-intervals over paired replicates (run-to-run randomness only),
-P(best), and each decision outcome's integrated effect in its own units with the direction
-that counts as better. Scenarios run on the same seeds (common random numbers).
+overall and family scores against the baseline, averaged over its evaluation window (equal
+exposure by default: seven years from each program's start; where the runs are too short for
+that, or the scenarios' programs are not known, the calendar period from January 2024 to the
+runs' end) and discounted, with 95% t-intervals over paired replicates (run-to-run randomness
+only), P(best), and each decision outcome's integrated effect in its own units with the
+direction that counts as better. Scenarios run on the same seeds (common random numbers).
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ LABELS = {
 }
 
 
+def scenarios(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The baseline, each program alone and all three, run as far as the decision metric's windows need."""
+    chosen = {name: load_scenario(name, overrides) for name in COMPARISON}
+    if "months" not in (overrides or {}):
+        months = decision.settings().last_month(chosen)
+        chosen = {name: sc.with_parameters({"months": months}) for name, sc in chosen.items()}
+    return chosen
+
+
 def compare_programs(seeds: Iterable[int], overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Every month of the baseline, each program alone and all three, per seed, in the batch store's tidy layout."""
     frames = []
-    for name in COMPARISON:
-        scenario = load_scenario(name, overrides)
+    for name, scenario in scenarios(overrides).items():
         for seed in seeds:
             table = simulate(scenario, seed=seed)
             frames.append(table.assign(scenario=name, design_point=0, replicate=seed, seed=seed))
@@ -54,24 +64,26 @@ def format_scores(
     labels: Mapping[str, str] | None = None,
     header: str = "",
     contenders: Iterable[str] | None = None,
+    scenarios: Mapping[str, Any] | None = None,
 ) -> str:
     """Plain text: overall and family scores, P(best) and per-outcome integrated effects, per design point.
 
     Conditions are shown in `labels` order (then the table's); P(best) is among `contenders`
-    (default: every condition but the baseline).
+    (default: every condition but the baseline). `scenarios` (name -> Scenario) give each
+    condition's programs, hence its window; without them, or with runs too short for the
+    windows, the calendar period to the runs' end (`decision.scorable`).
     """
-    s = settings or decision.settings()
-    last = int(table["month"].max())
-    if s.start_month <= last < s.end_month:  # a shorter run: evaluate to its end
-        s = s.with_overrides(end_month=last)
+    s, windows = decision.scorable(settings or decision.settings(), scenarios, int(table["month"].max()))
     labels = dict(labels or {})
     outcomes = [o for o in decision_outcomes() if o in table.columns]
-    effects = decision.integrated_effects(table, baseline, outcomes, s)
+    effects = decision.integrated_effects(table, baseline, outcomes, s, windows)
     scores = decision.scores(effects, s)
     families = [f for f in FAMILIES if f in scores.columns]
     end = (pd.Period("2023-06", freq="M") + s.end_month).strftime("%B %Y")
+    period = (f"each over the {s.exposure_years} years from January of its first program year (equal exposure)"
+              if s.mode == "equal_exposure" else f"January 2024 - {end}")  # fmt: skip
     lines = [
-        f"Scores against '{baseline}', January 2024 - {end}, discounted at {s.discount_rate:.0%} a year: each outcome's",
+        f"Scores against '{baseline}', {period}, discounted at {s.discount_rate:.0%} a year: each outcome's",
         "average difference from the baseline in units of the improvement the article reports for it (1 = that improvement",
         "in every outcome, all period; data/outputs.yaml), averaged by family, then across families (docs/decision.md).",
         "Mean [95% t-interval] over paired replicates: run-to-run randomness only, not the model's assumptions.",
@@ -127,8 +139,8 @@ def point_label(table: pd.DataFrame, point: int) -> str:
     return f"design point {point} ({values}): "
 
 
-def format_comparison(table: pd.DataFrame, seeds: int, persistence: str) -> str:
+def format_comparison(table: pd.DataFrame, seeds: int, persistence: str, overrides: Mapping[str, Any] | None = None) -> str:
     """The `sim compare` text: scores of each program alone and all three against the baseline."""
     header = f"persistence after each window: {persistence} (change with --set persistence=revert|sustain|decay)"
     alone = ("talent_foundation", "digital_foundation", "innovation_leap")
-    return format_scores(table, "baseline", labels=LABELS, header=header, contenders=alone)
+    return format_scores(table, "baseline", labels=LABELS, header=header, contenders=alone, scenarios=scenarios(overrides))

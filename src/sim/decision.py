@@ -39,7 +39,8 @@ from sim.columns import FAMILIES, by_family, column
 from sim.costs import line_quantities, line_table
 from sim.errors import InputError
 from sim.files import read_yaml
-from sim.policy import month_index
+from sim.policy import month_index, year_of
+from sim.programs import Program
 from sim.resources import data_file
 from sim.scenario import Scenario
 
@@ -48,34 +49,84 @@ RUN_KEYS = ("scenario", "design_point", "replicate")
 GROUP = "design_point"  # what conditions are compared within (a persistence regime, a parameter set)
 
 
+# How each program's effects are scored in time (docs/decision.md, "When to evaluate"):
+#   equal_exposure - every program over the same number of years from its own start (January of its
+#                    first year), discounted to that start: no program gains from starting earlier;
+#   calendar       - every program over one calendar period (2024-2030), discounted to its start;
+#   horizon        - every program over a long common horizon (2024-2040), discounted to its start.
+MODES = ("equal_exposure", "calendar", "horizon")
+FIRST_MONTH, LAST_MONTH = 1, 600  # the months a run can have (data/parameters.yaml, months)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How outcomes become a decision: discounting, evaluation period, family weights, cost draws."""
+    """How outcomes become a decision: discounting, when to evaluate, family weights, cost draws."""
 
     discount_rate: float = 0.05
     discount_range: tuple[float, float] = (0.0, 0.08)
-    start_month: int = month_index(2024, 1)
-    end_month: int = month_index(2030, 12)
+    mode: str = "calendar"  # data/decision.yaml sets the project's default (equal_exposure); see MODES
+    start_month: int = month_index(2024, 1)  # the calendar and horizon periods start here
+    end_month: int = month_index(2030, 12)  # the calendar period ends here
+    exposure_years: int = 7  # equal exposure: years from each program's start
+    horizon_end_month: int = month_index(2040, 12)  # the long horizon ends here
     family_weights: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(FAMILIES, 1.0))
     national_communities: int = 110_000
     cost_draws: int = 200
     cost_seed: int = 20240101
 
-    @property
-    def years(self) -> float:
-        return (self.end_month - self.start_month + 1) / 12
+    def window(self, programs: Sequence[Program] = ()) -> tuple[int, int]:
+        """The first and last month (model months) over which a condition running `programs` is scored."""
+        if self.mode == "calendar":
+            return self.start_month, self.end_month
+        if self.mode == "horizon":
+            return self.start_month, self.horizon_end_month
+        first = min((p.start for p in programs), default=year_of(self.start_month))
+        start = month_index(first, 1)
+        return start, start + 12 * self.exposure_years - 1
+
+    def windows(self, scenarios: Mapping[str, Scenario]) -> dict[str, tuple[int, int]]:
+        """Each scenario's scoring window (its own programs decide it under equal exposure)."""
+        return {name: self.window(sc.programs) for name, sc in scenarios.items()}
+
+    def last_month(self, scenarios: Mapping[str, Scenario]) -> int:
+        """The month runs must reach to score every scenario in every mode's window they use."""
+        return max(end for _, end in self.windows(scenarios).values())
+
+    def in_mode(self, mode: str) -> Settings:
+        return replace(self, mode=_mode(mode, "mode"))
 
     def with_overrides(self, discount_rate: float | None = None, family_weights: Mapping[str, float] | None = None,
-                       end_month: int | None = None) -> Settings:  # fmt: skip
+                       end_month: int | None = None, mode: str | None = None, start_month: int | None = None,
+                       exposure_years: int | None = None) -> Settings:  # fmt: skip
         """A copy with a report's or experiment's overrides (checked)."""
         out = self
         if discount_rate is not None:
             out = replace(out, discount_rate=_rate(discount_rate, "discount_rate"))
         if family_weights is not None:
             out = replace(out, family_weights=_weights(family_weights, "family_weights"))
+        if mode is not None:
+            out = replace(out, mode=_mode(mode, "evaluation mode"))
+        if start_month is not None:
+            out = replace(out, start_month=_month(start_month, "evaluation start"))
         if end_month is not None:
-            out = replace(out, end_month=int(end_month))
+            month = _month(end_month, "evaluation end")
+            out = replace(out, **{"horizon_end_month" if out.mode == "horizon" else "end_month": month})
+        if exposure_years is not None:
+            out = replace(out, exposure_years=_years(exposure_years, "exposure years"))
+        if out.start_month > min(out.end_month, out.horizon_end_month):
+            raise InputError(f"evaluation start (month {out.start_month}) is after its end; the period must run forwards")
         return out
+
+
+def scorable(s: Settings, scenarios: Mapping[str, Scenario] | None, last_month: int) -> tuple[Settings, dict | None]:
+    """Settings and windows that runs ending at `last_month` can score: `s` as it is when every scenario's window fits
+    (`scenarios` known), else the calendar period from `s.start_month`, cut at `last_month` if it ends later."""
+    if scenarios is not None:
+        windows = s.windows(scenarios)
+        if max(end for _, end in windows.values()) <= last_month:
+            return s, windows
+    calendar = replace(s, mode="calendar", end_month=min(s.end_month, last_month))
+    return calendar, None
 
 
 @functools.cache
@@ -94,12 +145,15 @@ def load_settings(path: Path | str) -> Settings:
     if unknown:
         raise InputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
     rate = raw["discount_rate"]
-    start, end = raw["evaluation"]["start"], raw["evaluation"]["end"]
+    evaluation = raw["evaluation"]
     return Settings(
         discount_rate=_rate(rate["default"], f"{where}: discount_rate.default"),
         discount_range=(float(rate["range"][0]), float(rate["range"][1])),
-        start_month=month_index(*start),
-        end_month=month_index(*end),
+        mode=_mode(evaluation["mode"], f"{where}: evaluation.mode"),
+        start_month=month_index(*evaluation["calendar"]["start"]),
+        end_month=month_index(*evaluation["calendar"]["end"]),
+        exposure_years=_years(evaluation["equal_exposure"]["years"], f"{where}: evaluation.equal_exposure.years"),
+        horizon_end_month=month_index(*evaluation["horizon"]["end"]),
         family_weights=_weights(raw["family_weights"], f"{where}: family_weights"),
         national_communities=int(raw["national_communities"]),
         cost_draws=int(raw["cost_draws"]),
@@ -111,6 +165,24 @@ def _rate(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 0.5:
         raise InputError(f"{where} = {value!r} must be an annual rate between 0 and 0.5 (e.g. 0.05)")
     return float(value)
+
+
+def _mode(value: Any, where: str) -> str:
+    if value not in MODES:
+        raise InputError(f"{where} = {value!r}: choose one of {', '.join(MODES)}")
+    return str(value)
+
+
+def _month(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not FIRST_MONTH <= value <= LAST_MONTH:
+        raise InputError(f"{where} = {value!r} must be a model month from {FIRST_MONTH} (July 2023) to {LAST_MONTH}")
+    return int(value)
+
+
+def _years(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= 40:
+        raise InputError(f"{where} = {value!r} must be a whole number of years from 1 to 40")
+    return int(value)
 
 
 def _weights(raw: Any, where: str) -> dict[str, float]:
@@ -131,11 +203,15 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
 
 
 # --- effects ------------------------------------------------------------------------------
-def discount_weights(months: Sequence[int] | np.ndarray, s: Settings) -> pd.Series:
-    """Weight of each month in the integrated effect: (1 + r)^-(m - m0)/12 inside the period, 0 outside."""
+def discount_weights(months: Sequence[int] | np.ndarray, s: Settings, window: tuple[int, int] | None = None) -> pd.Series:
+    """Weight of each month in the integrated effect: (1 + r)^-(m - m0)/12 inside the window [m0, m1], 0 outside.
+
+    `window` defaults to the calendar period (`s.start_month`, `s.end_month`).
+    """
     months = np.asarray(months)
-    inside = (months >= s.start_month) & (months <= s.end_month)
-    weights = np.where(inside, (1 + s.discount_rate) ** (-(months - s.start_month) / 12), 0.0)
+    first, last = window or (s.start_month, s.end_month)
+    inside = (months >= first) & (months <= last)
+    weights = np.where(inside, (1 + s.discount_rate) ** (-(months - first) / 12), 0.0)
     return pd.Series(weights, index=months, name="weight")
 
 
@@ -158,17 +234,27 @@ def effect_paths(table: pd.DataFrame, baseline: str, outcomes: Sequence[str]) ->
     return diff.reset_index().dropna(subset=list(outcomes))
 
 
-def integrated_effects(table: pd.DataFrame, baseline: str, outcomes: Sequence[str], s: Settings) -> pd.DataFrame:
+def integrated_effects(
+    table: pd.DataFrame,
+    baseline: str,
+    outcomes: Sequence[str],
+    s: Settings,
+    windows: Mapping[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
     """Per run pair and outcome: the integrated effect per year, plain and discounted (long format).
 
+    Each condition is scored over its own window (`windows`: scenario -> (first, last month),
+    from `Settings.windows`); without `windows`, every condition over the calendar period.
     Columns: scenario, design_point, replicate, outcome, integrated (average difference over
-    the period, outcome units), discounted (its discount-weighted average).
+    the window, outcome units), discounted (its discount-weighted average, discounted to the
+    window's start).
     """
     paths = effect_paths(table, baseline, outcomes)
     months = paths["month"].to_numpy()
-    _check_period(months, s)
-    inside = ((months >= s.start_month) & (months <= s.end_month)).astype(float)
-    weight = discount_weights(months, s).to_numpy()
+    first, last = _window_columns(paths["scenario"], s, windows)
+    _check_period(months, paths["scenario"], first, last)
+    inside = ((months >= first) & (months <= last)).astype(float)
+    weight = np.where(inside > 0, (1 + s.discount_rate) ** (-(months - first) / 12), 0.0)
     out = []
     for outcome in outcomes:
         d = paths[outcome].to_numpy()
@@ -183,14 +269,29 @@ def integrated_effects(table: pd.DataFrame, baseline: str, outcomes: Sequence[st
     return pd.concat(out).reset_index()
 
 
-def _check_period(months: np.ndarray, s: Settings) -> None:
+def _window_columns(scenario: pd.Series, s: Settings, windows: Mapping[str, tuple[int, int]] | None):
+    """Each row's window start and end, from its scenario."""
+    if windows is None:
+        if s.mode == "equal_exposure":
+            raise InputError("equal-exposure scoring needs each scenario's programs (Settings.windows); none were given")
+        first, last = s.window()
+        return np.full(len(scenario), first), np.full(len(scenario), last)
+    missing = sorted(set(scenario) - set(windows))
+    if missing:
+        raise InputError(f"no evaluation window for scenario(s) {', '.join(missing)}")
+    starts = scenario.map({k: v[0] for k, v in windows.items()}).to_numpy()
+    ends = scenario.map({k: v[1] for k, v in windows.items()}).to_numpy()
+    return starts, ends
+
+
+def _check_period(months: np.ndarray, scenario: pd.Series, first: np.ndarray, last: np.ndarray) -> None:
     have = set(np.unique(months).tolist())
-    needed = set(range(s.start_month, s.end_month + 1))
+    needed = set(range(int(first.min()), int(last.max()) + 1)) if len(months) else set()
     if not needed <= have:
         gap = sorted(needed - have)
         raise InputError(
-            f"the integrated effect needs every month {s.start_month}-{s.end_month} in the results; "
-            f"missing {len(gap)} (first: {gap[0]}); keep `months: all` in the experiment's outputs"
+            f"the integrated effect needs every month {int(first.min())}-{int(last.max())} in the results; "
+            f"missing {len(gap)} (first: {gap[0]}); run to month {int(last.max())} and keep `months: all` in the outputs"
         )
 
 
@@ -267,18 +368,20 @@ def lead(table: pd.DataFrame, conditions: Sequence[str], column_name: str = "ove
 def run_costs(
     table: pd.DataFrame, scenario_of: Callable[[str, int], Scenario], s: Settings, discounted: bool = True
 ) -> pd.DataFrame:
-    """Per run: units paid for by every cost line over the evaluation period (discounted unit-years), per community.
+    """Per run: units paid for by every cost line over its scenario's window (discounted unit-years), per community.
 
     `scenario_of(scenario, design_point)` gives the run's Scenario (with its design point's
-    parameters), from which its programs, persistence and status-quo values come. Returns one
-    row per run (scenario, design_point, replicate) and one column per cost line key.
+    parameters), from which its programs, persistence, status-quo values and window come.
+    Returns one row per run (scenario, design_point, replicate) and one column per cost line key.
     """
     months = np.arange(int(table["month"].min()), int(table["month"].max()) + 1)
-    weights = discount_weights(months, s if discounted else replace(s, discount_rate=0.0))
+    rate = s if discounted else replace(s, discount_rate=0.0)
     rows = []
     for (name, point, replicate), run in table.groupby(list(RUN_KEYS), sort=False):
         scenario = scenario_of(name, point)
-        q = line_quantities(run, scenario.programs, scenario.parameters, weights) / scenario.parameters.n_communities
+        weights = discount_weights(months, rate, s.window(scenario.programs))
+        communities = run["communities"].iloc[0] if "communities" in run else scenario.parameters.n_communities  # a subgroup's
+        q = line_quantities(run, scenario.programs, scenario.parameters, weights) / communities
         rows.append(pd.concat([pd.Series({"scenario": name, GROUP: point, "replicate": replicate}), q]))
     return pd.DataFrame(rows).fillna(0.0)
 

@@ -603,3 +603,49 @@ def prim_pair(futures: pd.DataFrame, x: str, y: str, limits: Mapping[str, tuple[
     ax.set_title(title, fontsize=10)
     ax.legend(loc="best", fontsize=8)
     return fig
+
+
+def subgroup_scores(subgroups: pd.DataFrame, regime: str, labels: Mapping[str, str]) -> Figure:
+    """Overall score of each program alone in each kind of community (one regime): mean and 95% interval.
+
+    One panel per partition (city tier, region, kind); within a panel one row per subgroup,
+    the programs side by side.
+    """
+    from sim.subgroups import PARTITIONS
+
+    rows = subgroups[subgroups["regime"] == regime]
+    fig, axes = plt.subplots(1, len(PARTITIONS), figsize=(4.2 * len(PARTITIONS), 3.2), sharex=True, squeeze=False)
+    titles = {"tier": t("city tier", "城市等级"), "region": t("region", "地区"), "kind": t("kind of community", "社区类型")}
+    offsets = dict(zip(PROGRAM_ALONE, (-0.2, 0.0, 0.2), strict=True))
+    for ax, (partition, members) in zip(axes[0], PARTITIONS.items(), strict=True):
+        y = {g: i for i, g in enumerate(reversed(members))}
+        for r in rows[rows["partition"] == partition].itertuples():
+            c = colour(r.condition)
+            yi = y[r.subgroup] + offsets.get(r.condition, 0.0)
+            first = partition == "tier" and r.subgroup == members[0]  # one legend entry per program
+            ax.errorbar(r.score, yi, xerr=[[r.score - r.score_low], [r.score_high - r.score]], fmt="o", color=c, ecolor=c,
+                        capsize=2, ms=4, label=label(r.condition) if first else None)  # fmt: skip
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.set_yticks(list(y.values()), [labels.get(g, g) for g in y], fontsize=8)
+        ax.set_title(titles[partition])
+        ax.set_xlabel(t("overall score", "总体得分"), fontsize=8)
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def voi_curves(voi: pd.DataFrame, regime: str, labels: Mapping[str, str], stated: float) -> Figure:
+    """EVPI and each group's EVPPI (yuan per community) against the value of one score point (one regime, log x)."""
+    rows = voi[voi["regime"] == regime]
+    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    groups = [g for g in rows["group"].unique() if g != "all inputs"]
+    palette = dict(zip(groups, TOL_BRIGHT, strict=False))
+    for group in ["all inputs", *groups]:
+        line = rows[rows["group"] == group].sort_values("value")
+        style = {"color": "#222222", "lw": 2.2} if group == "all inputs" else {"color": palette.get(group, NEUTRAL), "lw": 1.4}
+        ax.plot(line["value"], line["evppi"], label=labels.get(group, group), **style)
+    ax.axvline(stated, color="#777777", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel(t("value of one score point, yuan per community", "每得分点的价值,元/社区"))
+    ax.set_ylabel(t("value of information, yuan per community", "信息价值,元/社区"))
+    ax.legend(fontsize=7.5, frameon=False)
+    return fig

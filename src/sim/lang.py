@@ -52,8 +52,56 @@ def language(lang: str) -> Iterator[None]:
 
 
 def t(en: str, zh: str) -> str:
-    """The text in the report language."""
-    return zh if current() == "zh" else en
+    """The text in the report language (Chinese typeset with full-width punctuation, `typeset_zh`)."""
+    return typeset_zh(zh) if current() == "zh" else en
+
+
+FULL_WIDTH = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+
+def _is_cjk(char: str) -> bool:
+    """A Chinese character, or Chinese punctuation and full-width forms."""
+    return bool(char) and ("\u4e00" <= char <= "\u9fff" or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+                           or char in "“”‘’—…")  # fmt: skip
+
+
+def typeset_zh(text: str) -> str:
+    """Chinese prose with full-width punctuation: （） around any parenthesis that holds or touches Chinese, then
+    ，：；？！ where a half-width mark touches a Chinese character or full-width mark. Code in backticks, markdown
+    link targets (`](...)`), numbers such as 1,234 and URLs stay as they are.
+    """
+    chars = list(text)
+    code = _in_code(chars)
+    stack: list[int] = []
+    for i, ch in enumerate(chars):
+        if code[i]:
+            continue
+        if ch == "(":
+            stack.append(-1 if i and chars[i - 1] == "]" else i)  # a link target: never converted
+        elif ch == ")" and stack:
+            start = stack.pop()
+            around = (chars[start - 1] if start else "") + (chars[i + 1] if i + 1 < len(chars) else "")
+            if start >= 0 and any(_is_cjk(c) for c in chars[start + 1 : i] + list(around)):
+                chars[start], chars[i] = "（", "）"
+    for i, ch in enumerate(chars):
+        if ch in ",:;?!" and not code[i]:
+            before = chars[i - 1] if i > 0 else ""
+            after = chars[i + 1] if i + 1 < len(chars) else ""
+            if _is_cjk(before) or _is_cjk(after):
+                chars[i] = FULL_WIDTH[ch]
+    return "".join(chars)
+
+
+def _in_code(chars: list[str]) -> list[bool]:
+    """Which characters sit inside backticks (inline code)."""
+    out, inside = [], False
+    for ch in chars:
+        if ch == "`":
+            inside = not inside
+            out.append(True)
+        else:
+            out.append(inside)
+    return out
 
 
 def regime_with_default(name: str) -> str:
@@ -100,3 +148,37 @@ def condition(code: str) -> str:
 
 def status_quo() -> str:
     return t("status quo", "现状")
+
+
+# The deciding choices a report names (the robustness analysis's factors and the evaluation mode), in words.
+CHOICE_LABELS = {
+    "capacity_structure": ("the capacity structure", "治理能力结构"),
+    "training_evidence": ("the reading of F01/F02", "对F01/F02的解读"),
+    "mode": ("the evaluation window", "评估期的设定"),
+}
+MODE_NAMES = {
+    "equal_exposure": ("equal exposure, 7 years from each start", "等长评估，各自开始后7年"),
+    "calendar": ("calendar 2024–2030", "统一日历期2024–2030"),
+    "horizon": ("long horizon 2024–2040", "长期2024–2040"),
+}
+
+
+def choice_label(choice: str) -> str:
+    """'the capacity structure' / '治理能力结构': a deciding choice, in the report language."""
+    en, zh = CHOICE_LABELS.get(choice, (choice, choice))
+    return t(en, zh)
+
+
+def choice_name(choice: str, level: str) -> str:
+    """One level of a deciding choice in words: an evaluation mode, or a parameter's choice (Chinese from the catalogue)."""
+    if choice == "mode":
+        en, zh = MODE_NAMES.get(level, (level, level))
+        return t(en, zh)
+    if current() != "zh":
+        return level
+    from sim.parameters import catalogue
+
+    spec = catalogue().get(choice)
+    if spec is None or not spec.choices_zh:
+        return level
+    return dict(zip(spec.choices, spec.choices_zh, strict=True)).get(level, level)

@@ -102,14 +102,12 @@ class Runs:
         outcomes = list(outcomes or decision_outcomes())
         if len(self.scenarios) < 2:
             raise InputError("a summary compares scenarios: give at least two")
-        s = decision.settings()
         last = int(table["month"].max())
+        s, windows = decision.scorable(decision.settings(), self.scenarios, last)  # the calendar period if runs are short
         rows = []
         if last >= s.start_month:
-            if last < s.end_month:  # a shorter run: evaluate to its end
-                s = s.with_overrides(end_month=last)
             scored = [o for o in outcomes if column(o).family]
-            effects = decision.integrated_effects(table, self.baseline, scored, s) if scored else None
+            effects = decision.integrated_effects(table, self.baseline, scored, s, windows) if scored else None
             if effects is not None:
                 scores = decision.scores(effects, s)
                 for name in self._others():

@@ -35,11 +35,12 @@ import pandas as pd
 
 from sim import decision
 from sim.columns import decision_outcomes
+from sim.costs import QUANTITY_COLUMNS
 from sim.decision import GROUP, Settings
 from sim.errors import InputError
 from sim.files import read_yaml
 from sim.output import read_parquet
-from sim.parameters import calibrated_values, catalogue
+from sim.parameters import VARIANT_CHOICES, calibrated_values, catalogue
 from sim.resources import data_file, experiment_file, folder, resolve
 
 CONFIG_FILE = experiment_file("robustness.yaml")
@@ -76,6 +77,10 @@ class Config:
     sobol_regimes: tuple[str, ...] = ("sustain",)
     bootstrap: int = 1000
     prim_threshold: float = 0.8
+    modes: tuple[str, ...] = ("equal_exposure", "calendar")  # evaluation modes every future is scored in, equally weighted
+    factors: tuple[str, ...] = VARIANT_CHOICES  # choices every future samples, each choice equally likely
+    value_per_point: float = 1_000_000.0  # yuan per community for one point of overall score (the stated value for VOI)
+    voi_values: tuple[float, float] = (1e5, 1e7)  # the range of values the VOI curve covers
     scales: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def scaled(self, scale: str) -> Config:
@@ -94,6 +99,9 @@ FIELDS = {
     "screening.trajectories": ("trajectories", int), "screening.levels": ("levels", int),
     "screening.regimes": ("screening_regimes", tuple), "sobol.top": ("sobol_top", int), "sobol.samples": ("sobol_samples", int),
     "sobol.regimes": ("sobol_regimes", tuple), "sobol.bootstrap": ("bootstrap", int), "prim.threshold": ("prim_threshold", float),
+    "modes": ("modes", tuple), "factors": ("factors", tuple),
+    "value_of_information.value_per_point": ("value_per_point", "yuan"),
+    "value_of_information.range": ("voi_values", "yuan range"),
 }  # fmt: skip
 
 
@@ -129,6 +137,12 @@ def _apply(config: Config, raw: Mapping[str, Any], where: str) -> Config:
         catalogue()["persistence"].check(regime, f"{where}: regimes")
     if not set(out.screening_regimes) <= set(out.regimes) or not set(out.sobol_regimes) <= set(out.regimes):
         raise InputError(f"{where}: screening and sobol regimes must be among the regimes {list(out.regimes)}")
+    for mode in out.modes:
+        if mode not in decision.MODES:
+            raise InputError(f"{where}: modes: {mode!r} is not an evaluation mode ({', '.join(decision.MODES)})")
+    for factor in out.factors:
+        if factor not in catalogue() or catalogue()[factor].type != "choice":
+            raise InputError(f"{where}: factors: {factor!r} is not a choice parameter of data/parameters.yaml")
     if out.sobol_samples & (out.sobol_samples - 1):
         raise InputError(f"{where}: sobol.samples = {out.sobol_samples} must be a power of 2")
     if out.seeds < 2:
@@ -147,6 +161,17 @@ def _typed(value: Any, kind: type, where: str) -> Any:
         raise InputError(f"{where} = {value!r} must be a number in (0, 1]")
     if kind is str and not isinstance(value, str):
         raise InputError(f"{where} = {value!r} must be text")
+    if kind == "yuan":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e12:
+            raise InputError(f"{where} = {value!r} must be a positive amount of yuan")
+        return float(value)
+    if kind == "yuan range":
+        if not isinstance(value, list) or len(value) != 2:
+            raise InputError(f"{where} = {value!r} must be [low, high] in yuan")
+        low, high = (_typed(v, "yuan", where) for v in value)
+        if low >= high:
+            raise InputError(f"{where} = {value!r}: low must be below high")
+        return (low, high)
     return value
 
 
@@ -185,23 +210,42 @@ def fitted_source() -> str:
 
 
 def lhs_points(config: Config, names: Sequence[str]) -> list[dict[str, Any]]:
-    """Latin-hypercube futures over `names` (uniform over each range), with a posterior draw each if there is one."""
+    """Latin-hypercube futures over `names` and the choice `factors` (each choice equally likely), with a posterior draw each.
+
+    The draw's index parameters are carried to the future's capacity structure and reading
+    (`sim.posterior.for_variant`).
+    """
     from scipy.stats import qmc
 
+    from sim.batch.design import choice_of
+    from sim.posterior import for_variant
+
     specs = [catalogue()[n] for n in names]
-    unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(config.seed)).random(config.samples)
+    factors = [catalogue()[f] for f in config.factors]
+    unit = qmc.LatinHypercube(d=len(names) + len(factors), rng=np.random.default_rng(config.seed)).random(config.samples)
     low = np.array([s.range[0] for s in specs], dtype=float)
     high = np.array([s.range[1] for s in specs], dtype=float)
-    values = low + unit * (high - low)
+    values = low + unit[:, : len(names)] * (high - low)
     draws = posterior()
     rows = np.random.default_rng(config.seed + 1).integers(0, len(draws), config.samples) if draws is not None else None
     points = []
     for i, row in enumerate(values):
         point = {s.name: s.check(round(v) if s.type == "int" else float(v)) for s, v in zip(specs, row, strict=True)}
+        point.update({f.name: choice_of(f, u) for f, u in zip(factors, unit[i, len(names) :], strict=True)})
         if rows is not None:
-            point.update({k: catalogue()[k].check(float(v)) for k, v in draws.iloc[rows[i]].items()})
+            drawn = for_variant({k: float(v) for k, v in draws.iloc[rows[i]].items()}, point)
+            point.update({k: catalogue()[k].check(v) for k, v in drawn.items()})
         points.append(point)
     return points
+
+
+def horizon_month(config: Config, s: Settings | None = None) -> int:
+    """The month every run must reach so that each program and all three can be scored in every mode of `config.modes`."""
+    from sim.programs import standard_programs
+
+    s = s or decision.settings()
+    alone = [[standard_programs()[key]] for key in PROGRAMS.values()]
+    return max(s.in_mode(mode).window(programs)[1] for mode in config.modes for programs in [*alone, [p[0] for p in alone]])
 
 
 # --- the experiments ------------------------------------------------------------------------
@@ -228,10 +272,10 @@ def _spec(config: Config, part: str, programs: Sequence[str], regimes: Sequence[
         "description": f"robustness analysis, {part} (experiments/robustness.yaml)",
         "base": "baseline",
         "variants": _variants(regimes, programs),
-        "parameters": {"n_communities": config.n_communities},
+        "parameters": {"n_communities": config.n_communities, "months": horizon_month(config)},
         "replicates": replicates,
         "seed": seed,
-        "outputs": {"months": "all", "columns": decision_outcomes()},
+        "outputs": {"months": "all", "columns": [*decision_outcomes(), *QUANTITY_COLUMNS.values()]},  # scores and costs
     }
     if design is not None:
         raw["design"] = design
@@ -241,9 +285,14 @@ def _spec(config: Config, part: str, programs: Sequence[str], regimes: Sequence[
 
 
 def specs(config: Config, top: Sequence[str] | None = None) -> dict[str, Any]:
-    """The experiments of the analysis (the Sobol one only once the screen's `top` parameters are known)."""
+    """The experiments of the analysis (the Sobol one only once the screen's `top` parameters are known).
+
+    Every part runs the status quo: each program is scored against it in its own window, and a
+    contrast (P1 - P3) is the difference of two such scores.
+    """
     names = assumptions(config)
     everything = ("baseline", "P1", "P2", "P3", "all")
+    alone = ("baseline", *PROGRAMS)
     out = {
         "nominal": _spec(config, "nominal", everything, config.regimes, config.nominal_seeds, None, config.seed + 11),
         "propagation": _spec(
@@ -258,12 +307,12 @@ def specs(config: Config, top: Sequence[str] | None = None) -> dict[str, Any]:
         "screening": _spec(
             config,
             "screening",
-            list(PROGRAMS),
+            alone,
             config.screening_regimes,
             1,
             {
                 "kind": "morris",
-                "parameters": names,
+                "parameters": [*names, *config.factors],
                 "trajectories": config.trajectories,
                 "levels": config.levels,
                 "seed": config.seed + 2,
@@ -272,7 +321,7 @@ def specs(config: Config, top: Sequence[str] | None = None) -> dict[str, Any]:
         ),
     }
     if top:
-        out["sobol"] = _spec(config, "sobol", list(PROGRAMS), config.sobol_regimes, 1,
+        out["sobol"] = _spec(config, "sobol", alone, config.sobol_regimes, 1,
                              {"kind": "sobol", "parameters": list(top), "samples": config.sobol_samples,
                               "second_order": False, "seed": config.seed + 4}, config.seed + 5)  # fmt: skip
     return out
@@ -351,34 +400,40 @@ def regime_of(name: str) -> str | None:
     return name.split(".", 1)[1] if "." in name else None
 
 
-def program_scores(table: pd.DataFrame, regimes: Sequence[str], s: Settings, reference: str = "baseline") -> pd.DataFrame:
-    """Overall score of every program condition against `reference` ('baseline', or 'P3' for contrasts), per run.
+def program_scores(table: pd.DataFrame, regimes: Sequence[str], s: Settings, scenarios: Mapping[str, Any],
+                   modes: Sequence[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Overall score of every program condition against the status quo, per run and evaluation mode.
 
-    Columns: regime, program, design_point, replicate, overall. With reference 'P3' the
-    scores are P1 - P3 and P2 - P3 (the baseline cancels from every contrast).
+    `scenarios` (name -> Scenario, the spec's) give each condition's programs, hence its window.
+    Columns: mode, regime, program, design_point, replicate, overall.
     """
     outcomes = [o for o in decision_outcomes() if o in table.columns]
     frames = []
-    for regime in regimes:
-        ref = "baseline" if reference == "baseline" else condition_name(reference, regime)
-        names = [n for n in table["scenario"].unique() if regime_of(n) == regime or n == ref]
-        part = table[table["scenario"].isin(names)]
-        if ref not in set(part["scenario"]):
-            continue
-        sc = decision.scores(decision.integrated_effects(part, ref, outcomes, s), s)
-        sc["program"] = sc["scenario"].str.split(".").str[0]
-        frames.append(sc.assign(regime=regime)[["regime", "program", GROUP, "replicate", "overall"]])
+    for mode in modes or (s.mode,):
+        m = s.in_mode(mode)
+        windows = m.windows(scenarios)
+        for regime in regimes:
+            names = [n for n in table["scenario"].unique() if regime_of(n) == regime or n == "baseline"]
+            part = table[table["scenario"].isin(names)]
+            if "baseline" not in set(part["scenario"]) or len(names) < 2:
+                continue
+            sc = decision.scores(decision.integrated_effects(part, "baseline", outcomes, m, windows), m)
+            sc["program"] = sc["scenario"].str.split(".").str[0]
+            frames.append(sc.assign(mode=mode, regime=regime)[["mode", "regime", "program", GROUP, "replicate", "overall"]])
     return pd.concat(frames, ignore_index=True)
 
 
-def contrasts(table: pd.DataFrame, regimes: Sequence[str], s: Settings) -> pd.DataFrame:
-    """P1-P2, P1-P3 and P2-P3 of the overall score per run (regime, design point, replicate), long format."""
-    against_p3 = program_scores(table, regimes, s, reference="P3")
-    wide = against_p3.pivot_table(index=["regime", GROUP, "replicate"], columns="program", values="overall")
-    wide["P3"] = 0.0
-    rows = [wide[a] - wide[b] for a, b in CONTRASTS]
-    out = pd.concat(rows, axis=1, keys=[f"{a}-{b}" for a, b in CONTRASTS]).reset_index()
-    return out.melt(id_vars=["regime", GROUP, "replicate"], var_name="contrast", value_name="value").dropna()
+def contrasts(scores: pd.DataFrame) -> pd.DataFrame:
+    """P1-P2, P1-P3 and P2-P3 of the overall score per run (mode, regime, design point, replicate), long format.
+
+    Each score is against the status quo in the program's own window, so a contrast is the
+    difference of two scores (not of two paths over one window).
+    """
+    keys = ["mode", "regime", GROUP, "replicate"]
+    wide = scores.pivot_table(index=keys, columns="program", values="overall")
+    rows = [wide[a] - wide[b] for a, b in CONTRASTS if a in wide and b in wide]
+    out = pd.concat(rows, axis=1, keys=[f"{a}-{b}" for a, b in CONTRASTS if a in wide and b in wide]).reset_index()
+    return out.melt(id_vars=keys, var_name="contrast", value_name="value").dropna()
 
 
 def complete_points(table: pd.DataFrame, spec: Any, failed: Mapping[str, str]) -> set[int]:
@@ -390,32 +445,60 @@ def complete_points(table: pd.DataFrame, spec: Any, failed: Mapping[str, str]) -
 
 
 # --- propagation -------------------------------------------------------------------------------
-def p_best_table(scores: pd.DataFrame, label: str) -> pd.DataFrame:
-    """P(each program alone best) per regime over all (design point, replicate) futures, with a 95% interval.
+def p_best_table(scores: pd.DataFrame, label: str, by: str | None = None) -> pd.DataFrame:
+    """P(each program alone best) per regime over every sampled future, seed and evaluation mode, with a 95% interval.
+
+    With `by` (a column of `scores`: a factor such as `capacity_structure`, or `mode`), one row
+    per regime, level and program: the breakdown under the pooled share. Modes are weighted
+    equally (each future is scored in every mode).
 
     The interval (Wilson, `statsmodels.stats.proportion.proportion_confint`) is for the share as
     an estimate from a finite sample of futures. It counts each independent draw once: a design
-    point (one draw of the assumptions) when there are several, since its seeds share that
-    draw; each seed when every assumption is held at one point (seeds only). It says how
+    point (one draw of the assumptions) when there are several, since its seeds and modes share
+    that draw; each seed when every assumption is held at one point (seeds only). It says how
     precisely the sample pins the share down, not how likely the assumptions' ranges are.
     """
     from statsmodels.stats.proportion import proportion_confint
 
     alone = scores[scores["program"].isin(list(PROGRAMS))]
-    wide = alone.pivot_table(index=["regime", GROUP, "replicate"], columns="program", values="overall").dropna()
+    group = ["regime", *([by] if by else [])]
+    inner = ["mode"] if by != "mode" else []
+    wide = alone.pivot_table(index=[*group, *inner, GROUP, "replicate"], columns="program", values="overall").dropna()
     best = wide.eq(wide.max(axis=1), axis=0)
     per_future = best.div(best.sum(axis=1), axis=0)  # ties share the win
-    share = per_future.groupby(level="regime").mean()
     several_points = wide.index.get_level_values(GROUP).nunique() > 1
-    per_draw = per_future.groupby(level=["regime", GROUP] if several_points else ["regime", GROUP, "replicate"]).mean()
-    draws = per_draw.groupby(level="regime").size()
-    wins = per_draw.groupby(level="regime").sum().reindex(share.index)
+    draw_level = [*group, GROUP] if several_points else [*group, GROUP, "replicate"]
+    per_draw = per_future.groupby(level=draw_level).mean()  # each draw once: its seeds and modes together
+    share = per_draw.groupby(level=group).mean()
+    draws = per_draw.groupby(level=group).size()
+    wins = per_draw.groupby(level=group).sum().reindex(share.index)
     low, high = proportion_confint(wins.to_numpy(), draws.reindex(share.index).to_numpy()[:, None], method="wilson")
-    out = share.reset_index().melt(id_vars="regime", var_name="program", value_name="p_best")
+    out = share.reset_index().melt(id_vars=group, var_name="program", value_name="p_best")
     for name, values in (("p_best_low", low), ("p_best_high", high)):
-        out[name] = pd.DataFrame(values, index=share.index, columns=share.columns).reset_index().melt(id_vars="regime")["value"]
-    return out.assign(uncertainty=label, futures=int(wide.groupby(level="regime").size().iloc[0]),
-                      independent_draws=int(draws.iloc[0]))  # fmt: skip
+        out[name] = pd.DataFrame(values, index=share.index, columns=share.columns).reset_index().melt(id_vars=group)["value"]
+    out["independent_draws"] = out.set_index(group).index.map(draws).to_numpy()
+    futures = wide.groupby(level=group).size()
+    out["futures"] = out.set_index(group).index.map(futures).to_numpy()
+    return out.assign(uncertainty=label)
+
+
+def breakdown(scores: pd.DataFrame, points: Sequence[Mapping[str, Any]], factors: Sequence[str]) -> pd.DataFrame:
+    """P(best) of each program alone per regime for each level of every deciding choice: each factor and the mode.
+
+    Columns: regime, choice, level, program, p_best with its interval, independent_draws; and
+    `leader`, the program with the highest share at that level.
+    """
+    frames = []
+    with_levels = scores.copy()
+    for factor in factors:
+        with_levels[factor] = with_levels[GROUP].map(lambda i, f=factor: points[int(i)][f])
+    for choice in [*factors, "mode"]:
+        table = p_best_table(with_levels, "parameters and seeds", by=choice).rename(columns={choice: "level"})
+        frames.append(table.assign(choice=choice))
+    out = pd.concat(frames, ignore_index=True)
+    top = out.loc[out.groupby(["regime", "choice", "level"])["p_best"].idxmax(), ["regime", "choice", "level", "program"]]
+    out = out.merge(top.rename(columns={"program": "leader"}), on=["regime", "choice", "level"])
+    return out[["regime", "choice", "level", "program", "p_best", "p_best_low", "p_best_high", "independent_draws", "leader"]]
 
 
 def variance_shares(contrast: pd.DataFrame) -> pd.DataFrame:
@@ -511,8 +594,8 @@ def _complete_blocks(ok: np.ndarray, size: int, what: str) -> tuple[np.ndarray, 
 
 def _design_outputs(table: pd.DataFrame, spec: Any, failed: Mapping[str, str], regimes: Sequence[str], s: Settings,
                     analyse: Callable[[np.ndarray, np.ndarray], pd.DataFrame]) -> pd.DataFrame:  # fmt: skip
-    """Apply `analyse(Y, ok)` to each regime and contrast of a design experiment (one replicate per point)."""
-    values = contrasts(table, regimes, s)
+    """Apply `analyse(Y, ok)` to each regime and contrast of a design experiment (one replicate per point; default mode)."""
+    values = contrasts(program_scores(table, regimes, s, spec.scenarios))
     ok_points = complete_points(table, spec, failed)
     n = len(spec.design.points)
     frames = []
@@ -543,12 +626,19 @@ def morris_sample(spec: Any) -> np.ndarray:
     """
     from SALib.sample import morris
 
+    from sim.batch.design import choice_of
+
     d = spec.design
     X = morris.sample(d.salib_problem(), d.settings["trajectories"], num_levels=d.settings["levels"], seed=d.settings["seed"])
-    rounded = np.array([[p[n] for n in d.names] for p in d.points], dtype=float)
-    integer = [catalogue()[n].type == "int" for n in d.names]
-    if not np.allclose(np.where(integer, np.round(X), X), rounded):
-        raise InputError("the screening design does not match its Morris sample; rerun the screen")
+    specs = [catalogue()[n] for n in d.names]
+    for j, param in enumerate(specs):
+        if param.type == "choice":
+            if any(choice_of(param, u) != p[param.name] for u, p in zip(X[:, j], d.points, strict=True)):
+                raise InputError("the screening design does not match its Morris sample; rerun the screen")
+            continue
+        column = np.array([p[param.name] for p in d.points], dtype=float)
+        if not np.allclose(np.round(X[:, j]) if param.type == "int" else X[:, j], column):
+            raise InputError("the screening design does not match its Morris sample; rerun the screen")
     return X
 
 
@@ -577,8 +667,12 @@ class Box:
 
     def sentence(self, winner: str, loser: str, regime: str) -> str:
         parts = []
-        for name, (low, high) in self.limits.items():
+        for name, limit in self.limits.items():
             spec = catalogue()[name]
+            if spec.type == "choice":  # a set of choices
+                parts.append(f"{name} is {' or '.join(str(v) for v in limit)}")
+                continue
+            low, high = limit
             lo, hi = spec.range
             if low > lo and high < hi:
                 parts.append(f"{low:.3g} < {name} < {high:.3g}")
@@ -608,8 +702,13 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8) -> Box | No
     best = dense.sort_values(["coverage", "res_dim"], ascending=[False, True]).index[0]
     limits = found.box_lims[int(best)]
     full = found.box_lims[0]
-    restricted = {c: (float(limits.loc[0, c]), float(limits.loc[1, c])) for c in x.columns
-                  if limits.loc[0, c] > full.loc[0, c] or limits.loc[1, c] < full.loc[1, c]}  # fmt: skip
+    restricted: dict[str, Any] = {}
+    for c in x.columns:
+        if isinstance(full.loc[0, c], set):  # a categorical column: the box keeps a subset of its choices
+            if limits.loc[0, c] != full.loc[0, c]:
+                restricted[c] = tuple(sorted(limits.loc[0, c]))
+        elif limits.loc[0, c] > full.loc[0, c] or limits.loc[1, c] < full.loc[1, c]:
+            restricted[c] = (float(limits.loc[0, c]), float(limits.loc[1, c]))
     row = trajectory.loc[best]
     return Box(restricted, float(row["coverage"]), float(row["density"]), float(row["mass"]))
 
@@ -618,8 +717,10 @@ def scenario_discovery(scores: pd.DataFrame, points: Sequence[Mapping[str, Any]]
                        config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Where each other program beats the expected-value leader: PRIM boxes per regime (tidy), and the futures."""
     alone = scores[scores["program"].isin(list(PROGRAMS))]
-    by_future = alone.groupby(["regime", GROUP, "program"])["overall"].mean().unstack("program")
+    by_future = alone.groupby(["regime", GROUP, "program"])["overall"].mean().unstack("program")  # modes and seeds pooled
     x_all = pd.DataFrame([{n: p[n] for n in names} for p in points])
+    for factor in config.factors:  # choices as categories: PRIM keeps a subset of them
+        x_all[factor] = pd.Categorical([p[factor] for p in points], categories=catalogue()[factor].choices)
     boxes, futures = [], []
     for regime, block in by_future.groupby(level="regime"):
         block = block.droplevel("regime")
@@ -633,13 +734,133 @@ def scenario_discovery(scores: pd.DataFrame, points: Sequence[Mapping[str, Any]]
             box = prim_box(x, wins, config.prim_threshold) if 0 < wins.sum() < len(wins) else None
             row = {"regime": regime, "leader": leader, "challenger": other, "share_of_futures": wins.mean()}
             if box is not None:
-                restrictions = "; ".join(f"{k}: {lo:.4g}..{hi:.4g}" for k, (lo, hi) in box.limits.items())
+                restrictions = "; ".join(
+                    f"{k}: {'|'.join(v)}" if catalogue()[k].type == "choice" else f"{k}: {v[0]:.4g}..{v[1]:.4g}"
+                    for k, v in box.limits.items()
+                )
                 sentence = box.sentence(other, leader, regime)
                 row.update(
                     coverage=box.coverage, density=box.density, mass=box.mass, sentence=sentence, restrictions=restrictions
                 )
             boxes.append(row)
     return pd.DataFrame(boxes), pd.concat(futures, ignore_index=True) if futures else pd.DataFrame()
+
+
+# --- value of information ----------------------------------------------------------------------
+# What a funder could resolve before choosing, grouped as a pilot or survey would resolve it: the
+# inputs of each group (parameters of the futures, `price:` the programs' price levels, or the
+# factors and the evaluation mode), and in both languages what finding it out would take.
+VOI_GROUPS = {
+    "training_evidence": {
+        "inputs": ["training_evidence"],
+        "label": ("the reading of F01/F02", "对F01/F02的解读"),
+        "measure": ("whether the article's +37% and +28% came from training alone or from the whole selection-training-use "
+                    "chain: a pilot comparing communities with each",
+                    "文章所说的+37%与+28%来自单纯培训机制还是选育管用全链条:在两类社区开展对照试点"),
+    },
+    "capacity_structure": {
+        "inputs": ["capacity_structure"],
+        "label": ("the capacity structure", "治理能力结构"),
+        "measure": ("how vacancies and competence turn into service capacity: post-level records of filled posts, "
+                    "competence and response times", "空缺与能力如何转化为服务能力:按岗位记录在岗情况、能力与响应时间"),
+    },
+    "mode": {
+        "inputs": ["mode"],
+        "label": ("the evaluation window", "评估期的设定"),
+        "measure": ("nothing to measure: a choice of how to compare programs (docs/decision.md)",
+                    "无需测量:属于如何比较各工程的选择(docs/decision.md)"),
+    },
+    "governance_response": {
+        "inputs": ["dispute_capacity_elasticity", "satisfaction_capacity_elasticity", "cost_capacity_elasticity"],
+        "label": ("how governance responds to cadre capacity", "治理绩效对干部能力的反应程度"),
+        "measure": ("P1's governance effect: a pilot measuring dispute resolution and satisfaction before and after "
+                    "the selection-training-use chain", "P1的治理效应:在选育管用全链条实施前后测量矛盾化解与满意度的试点"),
+    },
+    "retention": {
+        "inputs": ["exit_rate_base", "capability_bank_exit_multiplier"],
+        "label": ("turnover and the capability bank", "人才流动与能力银行"),
+        "measure": ("turnover with and without the capability bank (F43): a pilot's exit records",
+                    "有无能力银行时的人才流动(F43):试点的离职记录"),
+    },
+    "rotation_coverage": {
+        "inputs": ["rotation_coverage"],
+        "label": ("how many communities already use cadres well", "已科学使用后备干部的社区比例"),
+        "measure": ("the share of communities already using cadres the scientific way: a survey",
+                    "已按科学方式使用后备干部的社区比例:一次抽样调查"),
+    },
+    "costs": {
+        "inputs": ["price:P1", "price:P2", "price:P3"],
+        "label": ("what the programs cost", "各工程的成本"),
+        "measure": ("the programs' unit costs: quotations and budgets", "各工程的单位成本:报价与预算"),
+    },
+}
+
+
+def future_costs(table: pd.DataFrame, spec: Any, s: Settings, modes: Sequence[str], seed: int) -> pd.DataFrame:
+    """Discounted cost per community of each program alone in each future and mode, at a price draw of the future's own.
+
+    Columns: mode, regime, program, design_point, cost, price_level (cost at the future's prices
+    over cost at central prices). Mean over the future's seeds.
+    """
+    from sim.report.answer import scenario_getter
+
+    names = [n for n in table["scenario"].unique() if n.split(".")[0] in PROGRAMS]
+    part = table[table["scenario"].isin(names)]
+    scenario_of = scenario_getter(spec)
+    lines = decision.cost_lines([scenario_of(n, 0) for n in names])
+    points = sorted(part[GROUP].unique())
+    prices = decision.price_draws(lines, len(points) + 1, seed).iloc[1:]  # draw 0 is every line at central: left out
+    prices.index = points
+    central = lines.set_index("key")["central"]
+    frames = []
+    for mode in modes:
+        quantities = decision.run_costs(part, scenario_of, s.in_mode(mode))
+        keys = [k for k in prices.columns if k in quantities.columns]
+        q = quantities.reindex(columns=keys, fill_value=0.0)
+        at_future = (q.to_numpy() * prices.loc[quantities[GROUP].to_numpy(), keys].to_numpy()).sum(axis=1)
+        at_central = q.to_numpy() @ central[keys].to_numpy()
+        frames.append(quantities[["scenario", GROUP]].assign(mode=mode, cost=at_future, central=at_central))
+    out = pd.concat(frames, ignore_index=True)
+    out["program"] = out["scenario"].str.split(".").str[0]
+    out["regime"] = out["scenario"].map(regime_of)
+    out = out.groupby(["mode", "regime", "program", GROUP], as_index=False)[["cost", "central"]].mean()
+    out["price_level"] = out["cost"] / out["central"].where(out["central"] > 0, np.nan)
+    return out.drop(columns="central")
+
+
+def value_of_information(scores: pd.DataFrame, costs: pd.DataFrame, points: Sequence[Mapping[str, Any]],
+                         config: Config, s: Settings) -> pd.DataFrame:  # fmt: skip
+    """EVPI and EVPPI of each group in `VOI_GROUPS` per regime, per community and nationally, over values of a score point.
+
+    A draw is a (future, evaluation mode) pair - every sampled input - with each program's
+    score averaged over the future's seeds. Options: the three programs (one is funded).
+    """
+    from sim import voi
+
+    alone = scores[scores["program"].isin(list(PROGRAMS))]
+    effect = alone.groupby(["regime", "mode", GROUP, "program"])["overall"].mean().unstack("program")
+    cost = costs.set_index(["regime", "mode", GROUP, "program"])["cost"].unstack("program")
+    level = costs.set_index(["regime", "mode", GROUP, "program"])["price_level"].unstack("program")
+    values = np.geomspace(config.voi_values[0], config.voi_values[1], 25)
+    values = np.unique(np.append(values, config.value_per_point))
+    frames = []
+    for regime in effect.index.get_level_values("regime").unique():
+        e, c = effect.loc[regime], cost.loc[regime].reindex(effect.loc[regime].index)
+        e, c = e[list(PROGRAMS)], c[list(PROGRAMS)]
+        index = e.index  # (mode, design point)
+        inputs = pd.DataFrame({"mode": index.get_level_values("mode")}, index=index)
+        for name in {n for g in VOI_GROUPS.values() for n in g["inputs"] if not n.startswith("price:") and n != "mode"}:
+            if name in points[0]:
+                inputs[name] = [points[int(i)][name] for i in index.get_level_values(GROUP)]
+        for prog in PROGRAMS:
+            inputs[f"price:{prog}"] = level.loc[regime].reindex(index)[prog].to_numpy()
+        groups = {g: inputs[spec["inputs"]] for g, spec in VOI_GROUPS.items() if set(spec["inputs"]) <= set(inputs.columns)}
+        table = voi.evppi_table(e.to_numpy(), c.to_numpy(), groups, values)
+        frames.append(table.assign(regime=regime, draws=len(index)))
+    out = pd.concat(frames, ignore_index=True)
+    out["evppi_national"] = out["evppi"] * s.national_communities
+    out["at_stated_value"] = np.isclose(out["value"], config.value_per_point)
+    return out
 
 
 # --- everything --------------------------------------------------------------------------------
@@ -650,14 +871,18 @@ def analyse(results: Results, settings: Settings | None = None) -> dict[str, pd.
     names = assumptions(cfg)
     prop_ok = complete_points(t["propagation"], sp["propagation"], failed["propagation"])
     propagation = t["propagation"][t["propagation"][GROUP].isin(prop_ok)]
-    scores = program_scores(propagation, cfg.regimes, s)
-    nominal = program_scores(t["nominal"], cfg.regimes, s)
+    points = sp["propagation"].design.points
+    scores = program_scores(propagation, cfg.regimes, s, sp["propagation"].scenarios, cfg.modes)
+    nominal = program_scores(t["nominal"], cfg.regimes, s, sp["nominal"].scenarios)
     p_best = pd.concat([p_best_table(scores, "parameters and seeds"), p_best_table(nominal, "seeds only")], ignore_index=True)
-    values = contrasts(propagation, cfg.regimes, s)
-    boxes, futures = scenario_discovery(scores, sp["propagation"].design.points, names, cfg)
+    values = contrasts(scores)
+    boxes, futures = scenario_discovery(scores, points, names, cfg)
+    costs = future_costs(propagation, sp["propagation"], s, cfg.modes, cfg.seed + 6)
     tables = {
         "p_best": p_best,
-        "variance": variance_shares(values),
+        "breakdown": breakdown(scores, points, cfg.factors),
+        "voi": value_of_information(scores, costs, points, cfg, s),
+        "variance": variance_shares(values[values["mode"] == s.mode]),
         "regret": regret_table(scores),
         "morris": screening(t["screening"], sp["screening"], failed["screening"], cfg, s),
         "sobol": sobol(t["sobol"], sp["sobol"], failed["sobol"], cfg, s),
@@ -746,6 +971,8 @@ def decisive_text(row: Any) -> str:
     tied = getattr(row, "decisive_tied", None)  # absent from a leaders.csv written before these columns
     direction = getattr(row, "decisive_direction", 0)
     direction = int(direction) if direction == direction else 0  # NaN: unknown
+    if row.decisive in catalogue() and catalogue()[row.decisive].type == "choice":
+        direction = 0  # a choice has no "higher value": the breakdown by choice says which way each leans
     how = t(f"; not separated from `{tied}`", f";与 `{tied}` 无法区分") if isinstance(tied, str) else ""
     lead = t(f"{row.leader}'s lead over {row.runner_up}", f"{row.leader} 对 {row.runner_up} 的领先幅度")
     moves = {1: t(f"a higher value widens {lead}", f"取值越高,{lead}越大"),
@@ -786,7 +1013,9 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         found = decisive(tables, regime, leader, runner)
         pair, _ = contrast_of(leader, runner)
         share = tables["variance"].set_index(["regime", "contrast"])["share_parameters"].get((regime, pair), np.nan)
-        rows.append({"regime": regime, "leader": leader, "runner_up": runner,
+        shares = {f"p_best_{prog}": float(p.loc[(regime, "parameters and seeds", prog), "p_best"])
+                  for prog in PROGRAMS if (regime, "parameters and seeds", prog) in p.index}  # fmt: skip
+        rows.append({"regime": regime, "leader": leader, "runner_up": runner, **shares,
                      **_p_best_of(p, regime, "parameters and seeds", leader, "p_best_assumptions"),
                      **_p_best_of(p, regime, "seeds only", leader, "p_best_seeds_only"),
                      "decisive": found.parameter if found else None, "decisive_by": found.index if found else None,
@@ -795,6 +1024,59 @@ def leaders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                      "share_from_assumptions": share, "minimax_regret": block["minimax_regret_choice"].iloc[0]})  # fmt: skip
     order = {regime: i for i, regime in enumerate(REGIMES)}
     return pd.DataFrame(rows).sort_values("regime", key=lambda r: r.map(order), kind="stable", ignore_index=True)
+
+
+# The share of futures a program must win for the answer to name it alone (below it: "A or B, depending on ...").
+CLEAR_ANSWER = 0.8
+
+
+def deciding_choices(breakdown: pd.DataFrame, regime: str) -> list[tuple[str, dict[str, str]]]:
+    """The deciding choices under `regime`: those whose levels have different leaders, as (choice, {level: leader}),
+    the choice whose levels move the pooled leader's share most first."""
+    rows = breakdown[breakdown["regime"] == regime]
+    if rows.empty:
+        return []
+    overall = rows.groupby("program")["p_best"].mean().idxmax()
+    found = []
+    for choice, block in rows.groupby("choice", sort=False):
+        leaders_by_level = block.drop_duplicates("level").set_index("level")["leader"].to_dict()
+        if len(set(leaders_by_level.values())) > 1:
+            spread = np.ptp(block[block["program"] == overall]["p_best"].to_numpy())
+            found.append((spread, str(choice), {str(k): str(v) for k, v in leaders_by_level.items()}))
+    return [(choice, levels) for _, choice, levels in sorted(found, key=lambda f: -f[0])]
+
+
+def verdict(
+    shares: Mapping[str, float], deciding: Sequence[tuple[str, Mapping[str, str]]], threshold: float = CLEAR_ANSWER
+) -> str:
+    """The answer in words, never stronger than its numbers (report language).
+
+    `shares` is P(best) of each program over every deciding choice. A program best in at
+    least `threshold` of the futures is named alone; otherwise the two most often best are
+    named with the choices that decide between them (`deciding_choices`).
+    """
+    from sim import lang
+    from sim.lang import t
+
+    order = sorted(shares, key=lambda k: -shares[k])
+    first, second = order[0], order[1]
+    if shares[first] >= threshold:
+        return t(f"**{first}** is best in {shares[first]:.0%} of the sampled futures.",
+                 f"**{first}** 在 {shares[first]:.0%} 的抽样情景中最优。")  # fmt: skip
+    parts_en, parts_zh = [], []
+    for choice, levels in deciding:
+        listed_en = ", ".join(f"{lang.choice_name(choice, level)}: {leader}" for level, leader in levels.items())
+        listed_zh = "、".join(f"{lang.choice_name(choice, level)}:{leader}" for level, leader in levels.items())
+        parts_en.append(f"{lang.choice_label(choice)} ({listed_en})")
+        parts_zh.append(f"{lang.choice_label(choice)}({listed_zh})")
+    depends_en = "; ".join(parts_en) if parts_en else "no single choice: it varies across the sampled futures"
+    depends_zh = ";".join(parts_zh) if parts_zh else "不取决于单一选择,而随抽样情景变化"
+    return t(
+        f"**{first} or {second}, depending on** {depends_en}. Neither is best in {threshold:.0%} of the sampled "
+        f"futures ({first} {shares[first]:.0%}, {second} {shares[second]:.0%}).",
+        f"**{first} 或 {second},取决于**{depends_zh}。二者都未在 {threshold:.0%} 的抽样情景中最优"
+        f"({first} {shares[first]:.0%},{second} {shares[second]:.0%})。",
+    )
 
 
 def _p_best_of(p: pd.DataFrame, regime: str, uncertainty: str, program: str, name: str) -> dict[str, float]:
@@ -822,12 +1104,13 @@ def index_name(name: str) -> str:
 
 
 def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, seconds: float, resumed: int = 0) -> str:
-    """The robustness report's opening: the answer per regime once every assumption is uncertain (report language).
+    """The robustness report's opening: the answer per regime once every deciding choice is uncertain (report language).
 
     `seconds` is this session's time; `resumed` runs were found done in the store and are not in it.
     """
     from sim import lang
     from sim.lang import t
+    from sim.report.answer import breakdown_table
 
     lead = leaders(tables)
     lines = []
@@ -837,36 +1120,40 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
                     "(`make report-robustness` runs the default scale).*",
                     f"*这是 `{scale}` 规模({runs:,}次运行):只是快速查看,不是正式分析(`make report-robustness` 运行默认规模)。*"),
                   ""]  # fmt: skip
+    modes = "、".join(lang.choice_name("mode", m) for m in config.modes)
     lines += [
-        t("## The answer with every assumption uncertain", "## 所有假设均不确定时的结论"),
+        t("## The answer with every deciding choice uncertain", "## 所有关键选择均不确定时的结论"),
         "",
         t(
-            "Metric: the overall score of each program alone (2024–2030, discounted; `docs/decision.md`). *P(best)* is the "
-            "share of futures — sampled assumptions and seeds — in which a program scores highest; the seeds-only figure "
-            "holds every assumption at its central value. In brackets: a 95% interval for that share as estimated from "
-            "this many sampled futures (Wilson; each draw of the assumptions counted once, its seeds together).",
-            "指标:每项工程单独实施时的总体得分(2024–2030,贴现;`docs/decision.md`)。*P(最优)* 是在抽样情景(抽样的假设与种子)中"
-            '某工程得分最高的比例;"仅随机种子"一栏把所有假设固定在中心值。方括号内为按所抽情景数估计该比例的95%区间'
-            "(Wilson 法;每次假设抽样计一次,其各随机种子合并计)。",
+            f"Metric: the overall score of each program alone (`docs/decision.md`), scored in each evaluation window "
+            f"({', '.join(lang.choice_name('mode', m) for m in config.modes)}; equally weighted). *P(best)* is the share of "
+            "sampled futures in which a program scores highest. A future samples every assumption parameter over its range, "
+            "the fitted parameters from their posterior, the capacity structure and the reading of F01/F02 (each choice "
+            "equally likely) and two seeds; the seeds-only figure holds every choice at its default. In brackets: a 95% "
+            "interval for the share as estimated from this many futures (Wilson; each future counted once).",
+            f"指标:每项工程单独实施时的总体得分(`docs/decision.md`),在各评估期({modes};权重相同)分别计分。*P(最优)* 是"
+            "某工程得分最高的抽样情景所占比例。每个情景抽取全部假设参数(在其合理范围内)、拟合参数(取自后验分布)、"
+            "治理能力结构和对F01/F02的解读(各选项等可能)以及两个随机种子;“仅随机种子”一栏把所有选择固定在默认值。"
+            "方括号内为按所抽情景数估计该比例的95%区间(Wilson 法;每个情景计一次)。",
         ),
         "",
-        t(
-            "| persistence | fund (expected value) | P(best), seeds only | P(best), assumptions uncertain "
-            "| robust choice (minimax regret) "
-            "| assumption that most changes leader-vs-runner-up | share of that contrast's variance from assumptions |",
-            "| 持续性 | 应资助(期望值) | P(最优),仅随机种子 | P(最优),假设不确定 | 稳健选择(最小最大遗憾) "
-            "| 最能改变领先者与第二名之差的假设 | 该对比方差中来自假设的比例 |",
-        ),
-        "|---|---|---|---|---|---|---|",
-    ]
+        t("| persistence | the answer | P(best) over every choice | seeds only | robust choice (smallest worst regret) |",
+          "| 持续性 | 结论 | P(最优),所有选择 | 仅随机种子 | 稳健选择(最坏遗憾最小) |"),
+        "|---|---|---|---|---|",
+    ]  # fmt: skip
+    breakdown = tables.get("breakdown")
     for r in lead.itertuples():
+        shares = {p: float(getattr(r, f"p_best_{p}")) for p in PROGRAMS if pd.notna(getattr(r, f"p_best_{p}", np.nan))}
+        said = verdict(shares, deciding_choices(breakdown, r.regime) if breakdown is not None else [])
+        pooled = " · ".join(f"{p} {shares[p]:.0%}" for p in PROGRAMS if p in shares)
+        every = share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)
+        seeds = share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)
         lines.append(
-            f"| **{lang.regime_with_default(r.regime)}** | **{r.leader}** ({t('runner-up', '第二名')} {r.runner_up}) | "
-            f"{share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)} | "
-            f"{share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)} | "
-            f"{r.minimax_regret} | {decisive_text(r)} | "
-            f"{r.share_from_assumptions:.0%} |"
+            f"| **{lang.regime_with_default(r.regime)}** | {said} | {pooled}; {r.leader} {every} | {seeds} | {r.minimax_regret} |"
         )
+    if breakdown is not None and not breakdown.empty:
+        lines += ["", *breakdown_table(breakdown, lead["regime"].iloc[0])]
+    lines += ["", *_voi_sentence(tables, config), *_decisive_lines(lead)]
     flips = tables["prim"].get("sentence", pd.Series(dtype=str)).dropna()
     lines += [
         "",
@@ -889,17 +1176,41 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
     lines += [
         "",
         t(
-            f"*What this covers:* {assumptions} assumption parameters, each uniform "
-            f"over its plausible range, jointly; the fitted parameters {fitted_source()}; run-to-run randomness. It does not "
-            "cover the article's figures themselves (they set the state and the calibration targets) or the model's structure. "
-            f"{timing}. **Every input is one policy article's figure that cannot be "
-            "verified**: scenario exploration, not a forecast.",
-            f"*涵盖范围:* {assumptions}个假设参数,各自在合理范围内均匀联合抽样;拟合参数 {fitted_source()};运行间随机性。"
-            "不包括文章数据本身(它们决定初始状态和校准目标)以及模型结构。"
-            f"{timing}。**所有输入都来自一篇无法核实的政策文章**:是情景探索,而非预测。",
+            f"*What this covers:* {assumptions} assumption parameters, each uniform over its plausible range, jointly; the "
+            f"fitted parameters {fitted_source()}; the capacity structure and the reading of F01/F02; the evaluation window; "
+            f"run-to-run randomness. It does not cover the article's figures themselves (they set the state and the "
+            f"calibration targets). {timing}. **Every input is one policy article's figure that cannot be verified**: "
+            "scenario exploration, not a forecast.",
+            f"*涵盖范围:* {assumptions}个假设参数,各自在合理范围内均匀联合抽样;拟合参数 {fitted_source()};治理能力结构与"
+            f"对F01/F02的解读;评估期;运行间随机性。不包括文章数据本身(它们决定初始状态和校准目标)。{timing}。"
+            "**所有输入都来自一篇无法核实的政策文章**:是情景探索,而非预测。",
         ),
     ]
     return "\n".join(lines)
+
+
+def _decisive_lines(lead: pd.DataFrame) -> list[str]:
+    """The assumption that most changes the leader-vs-runner-up contrast, per regime (Sobol or Morris)."""
+    from sim import lang
+    from sim.lang import t
+
+    out = []
+    for r in lead.itertuples():
+        if isinstance(r.decisive, str):
+            share = f"{r.share_from_assumptions:.0%}" if r.share_from_assumptions == r.share_from_assumptions else "–"
+            out.append(t(f"- *{r.regime}:* the sampled input that most changes {r.leader} − {r.runner_up} is "
+                         f"{decisive_text(r)}; {share} of that contrast's variance comes from the sampled inputs, the rest "
+                         "from run-to-run randomness.",
+                         f"- *{lang.regime(r.regime)}:* 最能改变 {r.leader} − {r.runner_up} 的抽样输入是 {decisive_text(r)};"
+                         f"该对比方差的 {share} 来自抽样输入,其余来自运行间随机性。"))  # fmt: skip
+    return ["", *out] if out else []
+
+
+def _voi_sentence(tables: Mapping[str, pd.DataFrame], config: Config) -> list[str]:
+    """'What to find out first': the group whose perfect information is worth most at the stated value (default regime)."""
+    from sim.report.answer import _voi_text
+
+    return _voi_text({"voi": tables["voi"]}) if "voi" in tables else []
 
 
 def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:

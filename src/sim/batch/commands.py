@@ -105,7 +105,7 @@ def summarize_command(
     """The report's scores against the baseline (every month kept), else end-of-run differences; optionally full tables."""
     import pandas as pd
 
-    from sim.batch.store import load_results, read_manifest
+    from sim.batch.store import load_results, read_manifest, stored_scenarios
     from sim.batch.summary import default_baseline, format_headline, headline, paired_differences, summarize
     from sim.compare import format_scores
     from sim.decision import settings
@@ -119,7 +119,7 @@ def summarize_command(
     s = settings()
     months = set(table["month"].unique().tolist())
     if table["scenario"].nunique() > 1 and set(range(s.start_month, s.end_month + 1)) <= months and not isinstance(chosen, int):
-        typer.echo(format_scores(table, chosen or default_baseline(store, table), s))
+        typer.echo(format_scores(table, chosen or default_baseline(store, table), s, scenarios=stored_scenarios(store)))
     else:
         diffs, last = headline(table if chosen is not None else store, chosen)
         typer.echo(format_headline(diffs, last))

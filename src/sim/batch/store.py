@@ -410,3 +410,15 @@ def atomic_write(path: Path, write: Callable[[str], Any]) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def stored_scenarios(path: Path | str) -> dict[str, Any] | None:
+    """The scenarios (name -> Scenario) of the experiment a store holds, rebuilt from its manifest; None if it cannot be."""
+    from sim.batch.spec import spec_from_dict
+
+    manifest = read_manifest(path)
+    try:
+        spec = spec_from_dict(manifest["spec"], f"{path}/_manifest.json (spec)", Path(manifest.get("spec_dir") or "."))
+    except (InputError, KeyError, OSError):
+        return None
+    return dict(spec.scenarios)

@@ -25,11 +25,11 @@ from sim.columns import FAMILIES, FAMILY_LABELS, decision_outcomes
 from sim.decision import GROUP, Settings
 from sim.figures import condition_code, label
 from sim.lang import t
-from sim.policy import month_index
+from sim.policy import month_index, year_of
 from sim.scenario import Scenario
 
 PROGRAM_IDS = ("P1", "P2", "P3")
-YEARS = tuple(range(2024, 2031))  # evaluation year-ends for "when you evaluate matters"
+YEARS = tuple(range(2024, 2041))  # calendar year-ends for "when you evaluate matters" (as far as the runs reach)
 REGIME_ORDER = ("sustain", "decay", "revert")
 
 
@@ -46,7 +46,8 @@ class Analysis:
     summary: pd.DataFrame  # mean and 95% CI of every score per condition and regime
     p_best: pd.DataFrame  # programs alone: P(best) per regime
     leads: pd.DataFrame  # programs alone: leader, runner-up, lead and CI per regime
-    by_year: pd.DataFrame  # programs alone: P(best) and leader per evaluation year-end and regime
+    by_year: pd.DataFrame  # programs alone: P(best) and leader per calendar year-end of the evaluation and regime
+    modes: pd.DataFrame  # programs alone: leader, lead and P(best) under each evaluation mode, per regime
     sensitivity: pd.DataFrame  # leader under alternative weights and discount rates, per regime
     lines: pd.DataFrame  # every cost line with low/central/high
     costs: pd.DataFrame  # per condition and regime: expected, central and 95% range of discounted cost per community
@@ -55,6 +56,7 @@ class Analysis:
     acceptability: pd.DataFrame  # per regime: P(best buy) against the value of one score point
     replicates: int
     n_communities: int
+    subgroups: pd.DataFrame | None = None  # programs alone per kind of community: score, P(best), cost per point (if recorded)
 
     @property
     def regimes(self) -> list[str]:
@@ -96,7 +98,7 @@ def analyse(spec: ExperimentSpec, table: pd.DataFrame, settings: Settings | None
     code = {name: condition_code(p.id for p in sc.programs) for name, sc in spec.scenarios.items()}
     regime = regimes_of(spec)
     outcomes = [o for o in decision_outcomes() if o in table.columns]
-    effects = decision.integrated_effects(table, spec.baseline, outcomes, s)
+    effects = decision.integrated_effects(table, spec.baseline, outcomes, s, s.windows(spec.scenarios))
     scores = _with_labels(decision.scores(effects, s), code, regime)
     families = [f for f in FAMILIES if f in scores.columns]
     summary = _with_labels(decision.score_summary(scores, [*families, "overall"]), code, regime)
@@ -104,17 +106,58 @@ def analyse(spec: ExperimentSpec, table: pd.DataFrame, settings: Settings | None
     alone = [of[p] for p in PROGRAM_IDS if p in of]
     p_best = _with_regime(decision.p_best(scores, alone).reset_index(), regime)
     leads = _with_regime(decision.lead(scores, alone), regime)
-    by_year = _by_year(table, spec.baseline, outcomes, alone, s, regime)
-    sensitivity = _sensitivity(table, spec.baseline, outcomes, effects, alone, s, regime)
+    by_year = _by_year(table, spec, outcomes, alone, s, regime)
+    modes = _modes(table, spec, outcomes, alone, s, regime)
+    sensitivity = _sensitivity(table, spec, outcomes, effects, alone, s, regime)
     costs, lines, draws = _costs(spec, table, s, code, regime)
     frontier, ceac = _value_for_money(scores, costs, draws, code, regime, spec.baseline)
     frontier_alone, _ = _value_for_money(scores, costs, draws, code, regime, spec.baseline, only=alone)
+    groups = _subgroups(spec, table, s, code, regime, alone) if any("__" in c for c in table.columns) else None
     return Analysis(
         spec=spec, settings=s, code=code, regime=regime, effects=_with_labels(effects, code, regime), scores=scores,
-        summary=summary, p_best=p_best, leads=leads, by_year=by_year, sensitivity=sensitivity, lines=lines, costs=costs,
-        frontier=frontier, frontier_alone=frontier_alone, acceptability=ceac, replicates=spec.replicates,
-        n_communities=int(spec.scenarios[spec.baseline].parameters.n_communities),
+        summary=summary, p_best=p_best, leads=leads, by_year=by_year, modes=modes, sensitivity=sensitivity, lines=lines,
+        costs=costs, frontier=frontier, frontier_alone=frontier_alone, acceptability=ceac, replicates=spec.replicates,
+        n_communities=int(spec.scenarios[spec.baseline].parameters.n_communities), subgroups=groups,
     )  # fmt: skip
+
+
+def _subgroups(spec: ExperimentSpec, table: pd.DataFrame, s: Settings, code, regime, alone: Sequence[str]) -> pd.DataFrame:
+    """Per kind of community (`sim.subgroups`), regime and program alone: mean score (95% CI), P(best) with its Wilson
+    interval, the leader's paired lead, discounted cost per community and per score point - from the same runs."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from sim.subgroups import PARTITIONS, split
+
+    windows = s.windows(spec.scenarios)
+    scenario_of = scenario_getter(spec)
+    rows = []
+    for partition, members in PARTITIONS.items():
+        for group in members:
+            part = split(table, group)
+            outcomes = [o for o in decision_outcomes() if o in part.columns]
+            sc = decision.scores(decision.integrated_effects(part, spec.baseline, outcomes, s, windows), s)
+            shares = decision.p_best(sc, alone)
+            leads = decision.lead(sc, alone).set_index(GROUP)
+            quantities = decision.run_costs(part[part["scenario"].isin(alone)], scenario_of, s)
+            lines = decision.cost_lines([scenario_of(n, 0) for n in alone])
+            central = lines.set_index("key")["central"]
+            keys = [k for k in central.index if k in quantities.columns]
+            quantities["cost"] = quantities[keys].to_numpy() @ central[keys].to_numpy()
+            cost = quantities.groupby(["scenario", GROUP])["cost"].mean()
+            communities = float(part["communities"].iloc[0])
+            for (point, name), block in sc[sc["scenario"].isin(alone)].groupby([GROUP, "scenario"]):
+                mean, low, high = decision.mean_interval(block["overall"])
+                n = len(block)
+                wins = round(float(shares.loc[point, name]) * n)
+                p_low, p_high = proportion_confint(wins, n, method="wilson")
+                rows.append({"regime": regime[point], "partition": partition, "subgroup": group, "communities": communities,
+                             "scenario": name, "condition": code[name], "score": mean, "score_low": low, "score_high": high,
+                             "p_best": float(shares.loc[point, name]), "p_best_low": p_low, "p_best_high": p_high,
+                             "replicates": n, "leader": code[leads.loc[point, "best"]],
+                             "lead": float(leads.loc[point, "lead"]), "lead_low": float(leads.loc[point, "ci_low"]),
+                             "lead_high": float(leads.loc[point, "ci_high"]), "cost": float(cost.loc[(name, point)]),
+                             "cost_per_point": float(cost.loc[(name, point)]) / mean if mean > 0 else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _with_regime(frame: pd.DataFrame, regime: Mapping[int, str]) -> pd.DataFrame:
@@ -129,14 +172,16 @@ def _with_labels(frame: pd.DataFrame, code: Mapping[str, str], regime: Mapping[i
     return out
 
 
-def _by_year(table, baseline, outcomes, alone, s: Settings, regime) -> pd.DataFrame:
-    """P(best) and the leader when the evaluation ends at each year-end."""
+def _by_year(table, spec: ExperimentSpec, outcomes, alone, s: Settings, regime) -> pd.DataFrame:
+    """P(best) and the leader when a common calendar evaluation (from January 2024) ends at each year-end."""
     rows = []
-    for year in YEARS:
-        horizon = replace(s, end_month=month_index(year, 12))
-        if horizon.end_month > int(table["month"].max()):
+    last = int(table["month"].max())
+    for year in range(YEARS[0], year_of(last) + 1):
+        horizon = replace(s, mode="calendar", end_month=month_index(year, 12))
+        if horizon.end_month > last:
             break
-        sc = decision.scores(decision.integrated_effects(table, baseline, outcomes, horizon), horizon)
+        effects = decision.integrated_effects(table, spec.baseline, outcomes, horizon, horizon.windows(spec.scenarios))
+        sc = decision.scores(effects, horizon)
         share = decision.p_best(sc, alone)
         means = sc[sc["scenario"].isin(alone)].groupby([GROUP, "scenario"])["overall"].mean().unstack()
         for point, row in share.iterrows():
@@ -147,13 +192,32 @@ def _by_year(table, baseline, outcomes, alone, s: Settings, regime) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def _modes(table, spec: ExperimentSpec, outcomes, alone, s: Settings, regime) -> pd.DataFrame:
+    """Per evaluation mode (`decision.MODES`) and regime: the leader, its paired lead (95% CI) and each program's P(best).
+
+    A mode whose windows the runs do not reach is left out.
+    """
+    rows = []
+    for mode in decision.MODES:
+        m = s.in_mode(mode)
+        if m.last_month(spec.scenarios) > int(table["month"].max()):
+            continue
+        sc = decision.scores(decision.integrated_effects(table, spec.baseline, outcomes, m, m.windows(spec.scenarios)), m)
+        shares = decision.p_best(sc, alone)
+        for lead in decision.lead(sc, alone).itertuples():
+            rows.append({"mode": mode, "regime": regime[lead.design_point], GROUP: lead.design_point, "best": lead.best,
+                         "runner_up": lead.runner_up, "lead": lead.lead, "ci_low": lead.ci_low, "ci_high": lead.ci_high,
+                         **{f"p_best_{name}": float(shares.loc[lead.design_point, name]) for name in alone}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def _leader(effects: pd.DataFrame, alone: Sequence[str], s: Settings) -> pd.Series:
     sc = decision.scores(effects, s)
     means = sc[sc["scenario"].isin(alone)].groupby([GROUP, "scenario"])["overall"].mean().unstack()
     return means.idxmax(axis=1)
 
 
-def _sensitivity(table, baseline, outcomes, effects, alone: Sequence[str], s: Settings, regime) -> pd.DataFrame:
+def _sensitivity(table, spec: ExperimentSpec, outcomes, effects, alone: Sequence[str], s: Settings, regime) -> pd.DataFrame:
     """The leader (highest mean overall score) with each family alone, each family left out, and at the ends of the
     discount-rate range."""
     variants: dict[str, tuple[Settings, pd.DataFrame]] = {"as reported": (s, effects)}
@@ -166,7 +230,8 @@ def _sensitivity(table, baseline, outcomes, effects, alone: Sequence[str], s: Se
     for rate in s.discount_range:
         if rate != s.discount_rate:
             other = replace(s, discount_rate=rate)
-            variants[f"a {rate:.0%} discount rate"] = (other, decision.integrated_effects(table, baseline, outcomes, other))
+            other_effects = decision.integrated_effects(table, spec.baseline, outcomes, other, other.windows(spec.scenarios))
+            variants[f"a {rate:.0%} discount rate"] = (other, other_effects)
     rows = []
     for name, (settings, eff) in variants.items():
         for point, leader in _leader(eff, alone, settings).items():
@@ -239,40 +304,73 @@ def signed(value: float, digits: int = 2) -> str:
     return f"{value:+.{digits}f}"
 
 
-def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
-    """The report's opening: for each regime, which program to fund, how sure, its lead and its cost.
+def first_screen(a: Analysis, robust: Mapping[str, pd.DataFrame] | None = None) -> str:
+    """The report's opening: the answer in one sentence, then per regime which program leads, how sure, and its cost.
 
-    `robust` is the robustness report's `leaders` table (reports/robustness/leaders.csv), if there is one.
-    In the report language (`sim.lang`).
+    `robust` holds the robustness report's tables (`robustness_tables`: leaders, breakdown,
+    voi), if it has been run: P(best) over every deciding choice comes from there. In the report
+    language (`sim.lang`).
     """
     from sim.report.tables import communities, national, national_unit
 
     s = a.settings
-    first, last = _year(s.start_month), _year(s.end_month)
-    period = t(f"January {first} to December {last}", f"{first}年1月至{last}年12月")
+    robust = robust or {}
     lines = [
         t("## The answer", "## 结论"),
         "",
+        bottom_line(a, robust),
+        "",
         t(
-            f"**Metric:** the *overall score* — each outcome's improvement over the status quo, averaged over {period} "
-            f"and discounted at {s.discount_rate:.0%} a year, in units of the improvement the article reports for it, "
-            f"averaged within four outcome families and then across families ({_weights_text(s)}). 1.0 would be the "
-            "article's reported improvement in every outcome for the whole period. Each program runs alone in its own window.",
-            f"**衡量指标:** *总体得分*——各项结果相对现状的改善,在{period}期间取平均并按每年{s.discount_rate:.0%}贴现,"
+            f"**Metric:** the *overall score* — each outcome's improvement over the status quo, {mode_text(s)}, discounted at "
+            f"{s.discount_rate:.0%} a year, in units of the improvement the article reports for it, averaged within four "
+            f"outcome families and then across families ({_weights_text(s)}). 1.0 would be the article's reported "
+            "improvement in every outcome for the whole period. Each program runs alone in its own window.",
+            f"**衡量指标:** *总体得分*——各项结果相对现状的改善,{mode_text(s)},按每年{s.discount_rate:.0%}折现,"
             f"以文章为该结果报告的改善幅度为单位,先在四类结果内平均,再在各类之间平均({_weights_text(s)})。"
             "1.0 表示在整个时期内每项结果都达到文章报告的改善幅度。每项工程在其自身实施期内单独运行。",
         ),
         "",
+        *_answer_table(a, communities, national, national_unit),
+        "",
+        _modes_text(a),
+        "",
+        _intervals_text(a, bool(robust)),
+        "",
+        _value_text(a),
+        "",
+        *_robust_text(a, robust),
+        *_voi_text(robust),
+        *_depends(a),
+    ]
+    return "\n".join(lines)
+
+
+def mode_text(s: Settings) -> str:
+    """How the evaluation window is set, in words (report language)."""
+    if s.mode == "equal_exposure":
+        return t(f"averaged over the {s.exposure_years} years from January of each program's first year (equal exposure)",
+                 f"在各工程开始年份1月起的{s.exposure_years}年内取平均(等长评估)")  # fmt: skip
+    first, last = _year(s.start_month), _year(s.end_month if s.mode == "calendar" else s.horizon_end_month)
+    return t(f"averaged over January {first} to December {last} for every program",
+             f"对每项工程均在{first}年1月至{last}年12月期间取平均")  # fmt: skip
+
+
+def _answer_table(a: Analysis, communities, national, national_unit) -> list[str]:
+    s = a.settings
+    other = [m for m in decision.MODES if m != s.mode and m in set(a.modes["mode"])]
+    header_en = "".join(f" {lang.choice_name('mode', m)}: leads (P(best)) |" for m in other)
+    header_zh = "".join(f" {lang.choice_name('mode', m)}:领先(P(最优))|" for m in other)
+    lines = [
         t(
-            "| after a program's window (persistence) | fund (highest overall score) | P(best) [95% CI] "
-            "| lead over runner-up, 95% CI | "
-            f"its discounted cost per community, {first}–{last} (95% price range) | nationally "
-            f"({communities(s.national_communities)}) | value for money: efficient path, yuan per community per score point |",
-            f"| 实施期结束后(持续性) | 应资助(总体得分最高) | P(最优)[95%置信区间] | 领先次优工程的幅度,95%置信区间 | "
-            f"每社区贴现成本,{first}–{last}(95%价格区间) | "
+            f"| after a program's window (persistence) | fund (highest overall score, {lang.choice_name('mode', s.mode)}) "
+            "| P(best), seeds only [95% CI] | lead over runner-up, 95% CI |" + header_en + " its discounted cost per "
+            f"community (95% price range) | nationally ({communities(s.national_communities)}) | value for money: efficient "
+            "path, yuan per community per score point |",
+            f"| 实施期结束后(持续性) | 应资助(总体得分最高,{lang.choice_name('mode', s.mode)}) | P(最优),仅随机种子[95%置信区间] "
+            "| 领先次优工程的幅度,95%置信区间 |" + header_zh + " 每社区折现成本(95%价格区间) | "
             f"全国({communities(s.national_communities)}) | 成本效果:有效路径,每社区每得分点所需元 |",
         ),
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|" + "---|" * len(other) + "---|---|---|",
     ]
     for regime in a.regimes:
         point = a.point(regime)
@@ -282,56 +380,157 @@ def first_screen(a: Analysis, robust: pd.DataFrame | None = None) -> str:
         ci = f"[{signed(lead['ci_low'])}, {signed(lead['ci_high'])}]"
         runner_up = a.code[lead["runner_up"]]
         lead_text = t(f"{signed(lead['lead'])} over {runner_up} {ci}", f"领先 {runner_up} {signed(lead['lead'])} {ci}")
+        by_mode = ""
+        for m in other:
+            row = a.modes[(a.modes["mode"] == m) & (a.modes[GROUP] == point)].iloc[0]
+            by_mode += f" {a.code[row['best']]} ({_share(row[f'p_best_{row.best}'], a.replicates)}) |"
         lines.append(
             f"| **{lang.regime_with_default(regime)}** | **{label(a.code[lead['best']])}** | {_share(share, a.replicates)} "
-            f"| {lead_text} | "
+            f"| {lead_text} |{by_mode} "
             f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
             f"{national(cost['national_expected'])} {national_unit()} | {_path(a, point)} |"
         )
-    lines += ["", _intervals_text(a, robust is not None), "", _value_text(a), "", *_robust_text(a, robust), *_depends(a)]
-    return "\n".join(lines)
+    return lines
+
+
+def bottom_line(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> str:
+    """One sentence: the answer as strong as its numbers - over every deciding choice when the robustness analysis is there."""
+    regime = a.regimes[0]
+    leaders = robust.get("leaders")
+    breakdown = robust.get("breakdown")
+    shares: dict[str, float] = {}
+    if leaders is not None and breakdown is not None and regime in set(leaders["regime"]):
+        row = leaders[leaders["regime"] == regime].iloc[0]
+        shares = {p: float(row[f"p_best_{p}"]) for p in PROGRAM_IDS if pd.notna(row.get(f"p_best_{p}"))}
+    if len(shares) >= 2:
+        said = robustness.verdict(shares, robustness.deciding_choices(breakdown, regime))
+        return t(f"**Bottom line** ({lang.regime(regime)}, every deciding choice uncertain): {said}",
+                 f"**一句话结论**({lang.regime(regime)},所有关键选择均不确定):{said}")  # fmt: skip
+    point = a.point(regime)
+    lead = a.leads[a.leads[GROUP] == point].iloc[0]
+    return t(
+        f"**Bottom line** ({lang.regime(regime)}): {a.code[lead['best']]} scores highest with this report's settings; how sure "
+        "that is once the deciding choices are uncertain is not yet computed (`make report-robustness`).",
+        f"**一句话结论**({lang.regime(regime)}):按本报告的设定 {a.code[lead['best']]} 得分最高;关键选择不确定时的把握程度"
+        "尚未计算(`make report-robustness`)。",
+    )
+
+
+def _modes_text(a: Analysis) -> str:
+    """Whether the evaluation window changes the leader (equal exposure, calendar 2024-2030, long horizon 2024-2040)."""
+    if a.modes.empty:
+        return ""
+    parts_en, parts_zh, differ = [], [], []
+    for regime in a.regimes:
+        rows = a.modes[a.modes["regime"] == regime]
+        by = {r.mode: a.code[r.best] for r in rows.itertuples()}
+        if len(set(by.values())) > 1:
+            differ.append(regime)
+        listed_en = ", ".join(f"{lang.choice_name('mode', m)}: {c}" for m, c in by.items())
+        listed_zh = "、".join(f"{lang.choice_name('mode', m)}:{c}" for m, c in by.items())
+        parts_en.append(f"{regime} — {listed_en}")
+        parts_zh.append(f"{lang.regime(regime)}——{listed_zh}")
+    verdict_en = ("**The evaluation windows disagree** under " + ", ".join(differ)) if differ else "The evaluation windows agree"
+    verdict_zh = ("**不同评估期的结论不一致**:" + "、".join(lang.regime(r) for r in differ)) if differ else "不同评估期的结论一致"
+    return t(
+        f"*When to evaluate* ([docs/decision.md](../../docs/decision.md)): {verdict_en}. Leader by window: "
+        + "; ".join(parts_en) + ". Equal exposure gives each program the same seven years from its own start; a common "
+        "calendar period gives the earliest program (P1, 2024) more years after its window than the latest (P3, 2026).",
+        f"*何时评估*([docs/decision.md](../../docs/decision.md)):{verdict_zh}。各评估期的领先者:" + ";".join(parts_zh)
+        + "。等长评估给每项工程自其开始起相同的七年;统一日历期则使最早开始的工程(P1,2024年)"
+        "在实施期后的年数多于最晚的(P3,2026年)。",
+    )
 
 
 ROBUSTNESS_DIR = Path("reports") / "robustness"
 
 
-def robustness_leaders(folder: Path | str | None = None) -> pd.DataFrame | None:
-    """The committed robustness report's per-regime answer (leaders.csv), or None when it has not been run."""
+def robustness_tables(folder: Path | str | None = None) -> dict[str, pd.DataFrame]:
+    """The committed robustness report's tables the first screen uses (leaders, breakdown, voi); empty when not run."""
     from sim.resources import reports_dir
 
-    path = Path(folder or reports_dir() / ROBUSTNESS_DIR.name) / "leaders.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    root = Path(folder or reports_dir() / ROBUSTNESS_DIR.name)
+    names = ("leaders", "breakdown", "voi")
+    return {name: pd.read_csv(root / f"{name}.csv") for name in names if (root / f"{name}.csv").is_file()}
 
 
-def _robust_text(a: Analysis, robust: pd.DataFrame | None) -> list[str]:
-    """How the answer holds once every assumption is uncertain (from the robustness report)."""
-    if robust is None:
-        return [t("*With every assumption uncertain:* not yet computed (`make report-robustness`).",
-                  "*所有假设均不确定时:* 尚未计算(`make report-robustness`)。"), ""]  # fmt: skip
-    out = [t("**With every assumption uncertain** ([robustness report](../robustness/index.html): every assumption "
-             "parameter sampled over its plausible range, on the same metric):",
-             "**所有假设均不确定时**([稳健性报告(英文)](../robustness/index.html):每个假设参数在其合理范围内抽样,"
-             "采用相同指标):"), ""]  # fmt: skip
-    for r in robust.itertuples():
-        decisive = ""
-        if isinstance(r.decisive, str):
-            decisive = t("; the assumption that most changes it: ", ";最能改变结论的假设:") + robustness.decisive_text(r)
-        shares = [robustness.share_with_interval(*(getattr(r, f"p_best_{kind}{end}", np.nan) for end in ("", "_low", "_high")))
-                  for kind in ("assumptions", "seeds_only")]  # fmt: skip
-        out.append(t(
-            f"- *{r.regime}:* {r.leader} is best in {shares[0]} of sampled futures (seeds only: "
-            f"{shares[1]}); robust (minimax-regret) choice {r.minimax_regret}{decisive}.",
-            f"- *{lang.regime(r.regime)}:* {r.leader} 在 {shares[0]} 的抽样情景中最优(仅随机种子:"
-            f"{shares[1]});稳健(最小最大遗憾)选择为 {r.minimax_regret}{decisive}。",
-        ))  # fmt: skip
-    if hasattr(robust, "columns") and "p_best_assumptions_low" in robust.columns:
-        out += [""]
-        out.append(t("In these lines, brackets give a 95% interval for each share as estimated from the robustness "
-                     "analysis's sampled futures (Wilson; each draw of the assumptions counted once) or, for seeds only, "
-                     "from its 30 seeds at the central values.",
-                     "以上各行方括号内为按稳健性分析所抽情景估计各比例的95%区间(Wilson 法;每次假设抽样计一次);"
-                     '"仅随机种子"一项则按中心值下的30个随机种子估计。'))  # fmt: skip
+def _robust_text(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> list[str]:
+    """P(best) over every deciding choice, per regime, with the breakdown by choice right under it (robustness report)."""
+    leaders, breakdown = robust.get("leaders"), robust.get("breakdown")
+    if leaders is None:
+        return [t("*With every deciding choice uncertain:* not yet computed (`make report-robustness`).",
+                  "*所有关键选择均不确定时:* 尚未计算(`make report-robustness`)。"), ""]  # fmt: skip
+    out = [t("**With every deciding choice uncertain** ([robustness report](../robustness/index.html)): every assumption "
+             "parameter over its plausible range, the fitted parameters from their posterior, the capacity structure and "
+             "the reading of F01/F02 each equally likely, and both evaluation windows:",
+             "**所有关键选择均不确定时**([稳健性报告](../robustness_zh/index.html)):每个假设参数在其合理范围内抽样,"
+             "拟合参数取自后验分布,治理能力结构与对F01/F02的解读各选项等可能,两种评估期各占一半:"), ""]  # fmt: skip
+    said_any = False
+    for r in leaders.itertuples():
+        shares = {p: float(getattr(r, f"p_best_{p}")) for p in PROGRAM_IDS if pd.notna(getattr(r, f"p_best_{p}", np.nan))}
+        if len(shares) < 2:  # a robustness report from before every deciding choice was sampled
+            continue
+        said_any = True
+        said = robustness.verdict(shares, robustness.deciding_choices(breakdown, r.regime) if breakdown is not None else [])
+        pooled = robustness.share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)
+        seeds = robustness.share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)
+        out.append(t(f"- *{r.regime}:* {said} ({r.leader}: {pooled} of sampled futures; seeds only {seeds}.)",
+                     f"- *{lang.regime(r.regime)}:* {said}({r.leader}:抽样情景中 {pooled};仅随机种子 {seeds}。)"))  # fmt: skip
+    if not said_any:
+        return [t("*With every deciding choice uncertain:* not yet computed — the robustness report predates it "
+                  "(`make report-robustness`).", "*所有关键选择均不确定时:* 尚未计算——稳健性报告早于这一分析"
+                  "(`make report-robustness`)。"), ""]  # fmt: skip
+    if breakdown is not None and not breakdown.empty:
+        out += ["", *breakdown_table(breakdown, a.regimes[0])]
     return [*out, ""]
+
+
+def breakdown_table(breakdown: pd.DataFrame, regime: str) -> list[str]:
+    """Markdown: for each deciding choice and level, which program is most often best and each program's P(best) (one regime)."""
+    rows = breakdown[breakdown["regime"] == regime]
+    out = [
+        t(f"*By deciding choice* ({lang.regime(regime)}; P(best) of each program, 95% interval over the sampled futures):",
+          f"*按关键选择*({lang.regime(regime)};各工程的P(最优),"
+          "抽样情景上的95%区间):"),
+        "",
+        t("| choice | level | most often best | " + " | ".join(f"P(best) {p}" for p in PROGRAM_IDS) + " | futures |",
+          "| 选择 | 选项 | 最常最优 | "
+          + " | ".join(f"P(最优) {p}" for p in PROGRAM_IDS) + " | 情景数 |"),
+        "|---|---|---|" + "---|" * len(PROGRAM_IDS) + "---|",
+    ]
+    for (choice, level), block in rows.groupby(["choice", "level"], sort=False):
+        by = block.set_index("program")
+        cells = " | ".join(robustness.share_with_interval(*(by.loc[p, c] for c in ("p_best", "p_best_low", "p_best_high")))
+                           if p in by.index else "–" for p in PROGRAM_IDS)  # fmt: skip
+        name = f"{lang.choice_label(choice)} | {lang.choice_name(choice, str(level))}"
+        out.append(f"| {name} | {block['leader'].iloc[0]} | {cells} | {int(block['independent_draws'].iloc[0])} |")
+    return out
+
+
+def _voi_text(robust: Mapping[str, pd.DataFrame]) -> list[str]:
+    """What to find out first: the group of inputs whose resolution is worth most (EVPPI at the stated value), one sentence."""
+    voi = robust.get("voi")
+    if voi is None or voi.empty:
+        return []
+    from sim.report.tables import national, national_unit
+
+    regime = voi["regime"].iloc[0]
+    at = voi[(voi["regime"] == regime) & voi["at_stated_value"].astype(bool)]
+    groups = at[at["group"] != "all inputs"].sort_values("evppi", ascending=False)
+    if groups.empty:
+        return []
+    top, total = groups.iloc[0], at[at["group"] == "all inputs"].iloc[0]
+    spec = robustness.VOI_GROUPS.get(top["group"], {"label": (top["group"],) * 2, "measure": ("", "")})
+    value = yuan(float(top["value"]))
+    return [t(
+        f"**What to find out first** ({regime}; value of information at {value} yuan per community per score point): "
+        f"{spec['label'][0]} — knowing it before choosing is worth up to {yuan(top['evppi'])} yuan per community "
+        f"({national(top['evppi_national'])} {national_unit()} nationally), of {yuan(total['evppi'])} for knowing everything. "
+        f"To resolve it: {spec['measure'][0]}. (EVPPI by GAM regression; robustness report.)",
+        f"**应首先弄清什么**({lang.regime(regime)};按每社区每得分点{value}元计的信息价值):{spec['label'][1]}——"
+        f"在决策前弄清它最多值每社区{yuan(top['evppi'])}元(全国{national(top['evppi_national'])}{national_unit()}),"
+        f"完全信息的价值为{yuan(total['evppi'])}元。弄清的办法:{spec['measure'][1]}。(部分完全信息期望值,广义可加模型回归;见稳健性报告。)",
+    ), ""]  # fmt: skip
 
 
 def _path(a: Analysis, point: int) -> str:
@@ -436,22 +635,44 @@ def _depends(a: Analysis) -> list[str]:
                 f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计或不计任何一类结果、或在整个贴现率范围内,"
                 f"{names[regime]} 均领先。",
             ))  # fmt: skip
-    return [*out, *_beyond_article(a, leaders), _windows_text(a)]
+    return [*out, *_beyond_article(a, leaders), *_subgroup_text(a)]
 
 
-def _windows_text(a: Analysis) -> str:
-    """The programs' windows open in different years, so the fixed evaluation period gives each a different time after it."""
-    s = a.settings
-    last = _year(s.end_month)
-    windows = {p.id: (p.start, p.end) for name in a.programs for p in a.spec.scenarios[name].programs}
-    english = ", ".join(f"{pid} {start}–{end} ({last - end} years after)" for pid, (start, end) in sorted(windows.items()))
-    chinese = "、".join(f"{pid} {start}–{end}(其后 {last - end} 年)" for pid, (start, end) in sorted(windows.items()))
-    return t(
-        f"- *Timing:* the evaluation ends in December {last} for every program, but their windows differ — {english} — "
-        f"so a later program has fewer years of effect inside the period; a horizon beyond {last} was not simulated.",
-        f"- *时间安排:* 每项工程的评估都截至{last}年12月,但实施期不同——{chinese}——实施较晚的工程在评估期内起作用的年数较少;"
-        f"{last}年以后的情形未作模拟。",
-    )
+def _subgroup_text(a: Analysis) -> list[str]:
+    """Whether the answer differs by kind of community, with the intervals that say so (default regime)."""
+    if a.subgroups is None or a.subgroups.empty:
+        return []
+    regime = a.regimes[0]
+    rows = a.subgroups[a.subgroups["regime"] == regime].drop_duplicates("subgroup")
+    overall = a.code[a.leads[a.leads[GROUP] == a.point(regime)].iloc[0]["best"]]
+    other = rows[rows["leader"] != overall]
+    if other.empty:
+        return [t(f"- *Kinds of community* ({regime}): {overall} leads in every city tier, region and kind of community "
+                  "([Which program for which communities](#Which-program-for-which-communities)).",
+                  f"- *社区类型*({lang.regime(regime)}):在各城市等级、地区和社区类型中均是 {overall} 领先"
+                  "([哪项工程适合哪些社区](#哪项工程适合哪些社区))。")]  # fmt: skip
+    from sim.subgroups import SUBGROUPS
+
+    def lead(r) -> str:
+        clear = r.lead_low > 0
+        sure_en = "" if clear else ", not distinguishable from a tie"
+        sure_zh = "" if clear else ",与并列无法区分"
+        group = SUBGROUPS[r.subgroup]
+        ci = f"{signed(r.lead)} [{signed(r.lead_low)}, {signed(r.lead_high)}]"
+        return t(f"{group.label}: {r.leader} by {ci}{sure_en}", f"{group.label_zh}:{r.leader} 领先 {ci}{sure_zh}")
+
+    listed_en = "; ".join(lead(r) for r in other.itertuples())
+    listed_zh = ";".join(lead(r) for r in other.itertuples())
+    link_en = "[Which program for which communities](#Which-program-for-which-communities)"
+    link_zh = "[哪项工程适合哪些社区](#哪项工程适合哪些社区)"
+    if (other["lead_low"] > 0).any():
+        return [t(f"- *Kinds of community* ({regime}): the answer differs — {listed_en} (elsewhere {overall} leads; "
+                  f"{link_en}).", f"- *社区类型*({lang.regime(regime)}):结论有所不同——{listed_zh}"
+                  f"(其他社区 {overall} 领先;{link_zh})。")]  # fmt: skip
+    return [t(f"- *Kinds of community* ({regime}): {overall} leads or ties in every kind of community — where another program "
+              f"is ahead, its lead is not distinguishable from a tie: {listed_en} ({link_en}).",
+              f"- *社区类型*({lang.regime(regime)}):{overall} 在各类社区中领先或持平——其他工程领先之处,"
+              f"其领先幅度与并列无法区分:{listed_zh}({link_zh})。")]  # fmt: skip
 
 
 def _beyond_article(a: Analysis, leaders: Mapping[str, str]) -> list[str]:

@@ -258,10 +258,12 @@ def translated(notebook: Path, lang: str, folder: Path) -> Path:
         return notebook
     import nbformat
 
+    from sim.lang import typeset_zh
+
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.metadata.get("zh"):
-            cell.source = cell.metadata["zh"]
+            cell.source = typeset_zh(cell.metadata["zh"])
     nb.metadata["language_of_report"] = "zh"
     path = folder / notebook.name
     nbformat.write(nb, path)

@@ -255,3 +255,45 @@ def outcome_table(a: Analysis, regime: str, conditions: Sequence[str], value: st
         cue = "↑" if c.direction > 0 else "↓"
         out[t(f"{c.label} ({c.difference_unit}; {cue} better)", f"{c.title}({c.difference_unit};{cue} 为好)")] = cells
     return pd.DataFrame(out, index=[label(c) for c in conditions]).T.rename_axis(t("outcome", "结果"))
+
+
+def modes_table(a: Analysis) -> pd.DataFrame:
+    """Per evaluation window and regime: the leading program alone, its paired lead (95% CI) and P(best)."""
+    cells: dict[str, dict[str, str]] = {}
+    for r in a.modes.itertuples():
+        share = getattr(r, f"p_best_{r.best}")
+        lead = f"{a.code[r.best]}: {signed(r.lead)} [{signed(r.ci_low)}, {signed(r.ci_high)}] " + t(
+            f"over {a.code[r.runner_up]}, P(best) {share:.0%}", f"领先 {a.code[r.runner_up]},P(最优) {share:.0%}"
+        )
+        cells.setdefault(r.regime, {})[lang.choice_name("mode", r.mode)] = lead
+    table = pd.DataFrame(cells)[a.regimes]
+    table.index.name = t("evaluation window", "评估期")
+    return table.rename(columns=persistence)
+
+
+def subgroup_table(a: Analysis, regime: str) -> pd.DataFrame:
+    """Per kind of community (one regime): communities, each program's score (95% CI), P(best) [95% CI], cost per point."""
+    from sim.subgroups import SUBGROUPS
+
+    rows = a.subgroups[a.subgroups["regime"] == regime]
+    out = []
+    for group, block in rows.groupby("subgroup", sort=False):
+        row = {t("communities", "社区类型"): t(SUBGROUPS[group].label, SUBGROUPS[group].label_zh),
+               t("communities per run", "每次运行社区数"): f"{block['communities'].iloc[0]:.0f}"}  # fmt: skip
+        for r in block.itertuples():
+            row[t(f"{r.condition} score", f"{r.condition} 得分")] = interval(r.score, r.score_low, r.score_high, sign=False)
+            share = f"{r.p_best:.0%} [{100 * r.p_best_low:.0f}–{r.p_best_high:.0%}]"
+            row[t(f"{r.condition} P(best)", f"{r.condition} P(最优)")] = share
+            row[t(f"{r.condition} yuan per point", f"{r.condition} 每分元")] = (
+                f"{r.cost_per_point:,.0f}" if r.cost_per_point == r.cost_per_point else DASH
+            )
+        lead = block.iloc[0]
+        row[t("leader, lead [95% CI]", "领先者,领先幅度[95%置信区间]")] = (
+            f"{lead['leader']} {signed(lead['lead'])} [{signed(lead['lead_low'])}, {signed(lead['lead_high'])}]"
+        )
+        out.append(row)
+    return pd.DataFrame(out).set_index(t("communities", "社区类型"))
+
+
+def signed(value: float) -> str:
+    return f"{value:+.2f}"
