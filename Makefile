@@ -13,7 +13,7 @@
 # make reports   regenerate every committed reference report in reports/ (the only command that rewrites them)
 # make reproduce run the calibration again and check it against the posterior, then regenerate every report from
 #                scratch and compare its numbers with the committed ones (about an hour)
-# make calibrate the calibration: the posterior by ABC-SMC (data/posterior.parquet, at most 28 minutes), its median as the
+# make calibrate the calibration: the posterior by ABC-SMC (data/posterior.parquet, at most 30 minutes of sampling), its median as the
 #                point values (data/calibrated.yaml) and every draw's index parameters; then `make notebooks reports`
 # make notebooks re-execute every notebook in notebooks/ in place at its default parameters
 #                (after the model or its calibration changes; then commit them with their outputs)
@@ -84,10 +84,10 @@ reports: setup   # regenerate every committed reference report (the only command
 reproduce: setup   # what an academic runs first: the calibration and every report from scratch, checked against the committed ones
 	$(BIN)/sim reproduce --calibration
 
-calibrate: setup   # the calibration (about 35 minutes); after an interruption: .venv/bin/sim calibrate --resume
+calibrate: setup   # the calibration (about 30 minutes on 2 cores); after an interruption: .venv/bin/sim calibrate --resume
 	rm -f results/calibration/abc.db results/calibration/abc.db.json
 	$(BIN)/sim calibrate
-	$(BIN)/python tools/write_calibration_doc.py
+	$(BIN)/python tools/write_docs.py
 
 compare: setup
 	$(BIN)/sim compare

@@ -129,7 +129,7 @@ def test_point_fit_recovers_known_values(recovery):
     result = CliRunner().invoke(
         app,
         ["calibrate", "--method", "smm", "--config", str(path), "--calibrated", str(out), "--workers", "1", "--quiet",
-         "--no-structures"],  # fmt: skip
+         "--no-structures"],
     )
     assert result.exit_code == 0, result.output
     fitted = yaml.safe_load(out.read_text(encoding="utf-8"))["values"]
@@ -188,4 +188,25 @@ def test_every_reading_has_a_scenario_and_the_default_is_the_targets():
     assert reading.figures == ("F01", "F02") and set(reading.scenarios) == {"system", "training"}
     assert config.targets_under({"training_evidence": "training"})["F01"].scenario == "training"
     assert config.targets["F01"].scenario == "system"
-    assert len(config.variants()) == 8 and config.variants()[0] == {"capacity_structure": "frontline", "training_evidence": "system"}
+    assert len(config.variants()) == 8
+    assert config.variants()[0] == {"capacity_structure": "frontline", "training_evidence": "system"}
+
+
+def test_the_odd_tables_are_generated_from_the_calibration_files():
+    import re
+
+    from sim.article import calibration_markdown
+
+    doc = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- calibration: .*? -->\n(.*?)\n<!-- end of calibration -->", doc, re.S)
+    assert block, "docs/ODD.md lost its generated calibration block"
+    assert block.group(1) == calibration_markdown(), "run tools/write_docs.py after sim calibrate"
+
+
+def test_turnovers_score_unit_is_f43s_relative_fall_of_the_status_quos_turnover():
+    """docs/decision.md: one score point of turnover is 28% of the status quo's turnover in 2024-2030 at the point values."""
+    from sim.columns import column
+
+    runs = simulate_runs(load_config(), {}, None, range(300, 306), {"status_quo": 90})
+    level = float(np.mean([t.loc[(t["month"] >= 7) & (t["month"] <= 90), "turnover_rate"].mean() for t in runs["status_quo"]]))
+    assert column("turnover_rate").score_scale == pytest.approx(0.28 * level, rel=0.05)

@@ -17,7 +17,7 @@ def test_docs_table_is_generated_from_the_catalogue():
     doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- columns: .*? -->\n(.*?)\n<!-- end of columns -->", doc, re.S)
     assert block, "docs/outputs.md lost its generated column table markers"
-    assert block.group(1) == markdown_table(), "run tools/write_outputs_doc.py after editing data/outputs.yaml"
+    assert block.group(1) == markdown_table(), "run tools/write_docs.py after editing data/outputs.yaml"
 
 
 def test_catalogue_matches_the_monthly_table_in_order():

@@ -153,3 +153,24 @@ def test_missing_scenario_is_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nope\.yaml.*file not found"):
         run_report("scenario", {"scenario": "data/scenarios/nope.yaml"}, out)
     assert not out.exists()
+
+
+def test_a_planted_metrics_json_cannot_delete_files_outside_the_folder(tmp_path: Path) -> None:
+    """A metrics.json listing '../victim' or an absolute path: only files inside the folder, by their own names, go."""
+    import json
+
+    from sim.report.run import clear_outputs
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep me", encoding="utf-8")
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("keep me too", encoding="utf-8")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "index.html").write_text("old report", encoding="utf-8")
+    (out / "link.txt").symlink_to(outside)
+    record = {"report": {"files": ["../victim", str(outside), "index.html", "link.txt"]}}
+    (out / "metrics.json").write_text(json.dumps(record), encoding="utf-8")
+    clear_outputs(out, Path("scenario.ipynb"))
+    assert victim.read_text(encoding="utf-8") == "keep me" and outside.read_text(encoding="utf-8") == "keep me too"
+    assert not (out / "index.html").exists() and not (out / "link.txt").exists()  # the link went, not its target

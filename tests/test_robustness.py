@@ -89,6 +89,26 @@ def test_prim_sentence_names_the_restrictions_in_plain_words():
     assert "coverage 70%" in text and "density 90%" in text
 
 
+def test_prim_figure_of_a_box_with_a_choice_shows_only_the_futures_with_its_choices():
+    from sim import figures
+
+    rng = np.random.default_rng(3)
+    structures = rng.choice(["frontline", "quality", "serial"], 40)
+    futures = pd.DataFrame({
+        "regime": "sustain", "challenger": "P3", "capacity_structure": structures,
+        "exit_rate_base": rng.uniform(0.09, 0.175, 40), "training_rate_base": rng.uniform(0.1, 0.5, 40),
+        "challenger_wins": structures == "quality",
+    })  # fmt: skip
+    prim = pd.DataFrame([{"regime": "sustain", "leader": "P1", "challenger": "P3", "coverage": 1.0, "density": 0.9,
+                          "restrictions": "capacity_structure: quality|serial; exit_rate_base: 0.1..0.15"}])  # fmt: skip
+    morris = pd.DataFrame({"parameter": ["capacity_structure", "training_rate_base", "exit_rate_base"], "rank": [1, 2, 3]})
+    [(name, fig)] = rb.prim_figures({"prim": prim, "futures": futures, "morris": morris}, figures)
+    ax = fig.axes[0]
+    assert name == "prim_sustain_P3" and "capacity_structure ∈ {quality, serial}" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("exit_rate_base", "training_rate_base")  # the choice is not an axis
+    assert sum(len(c.get_offsets()) for c in ax.collections) == np.isin(structures, ["quality", "serial"]).sum()
+
+
 def test_variance_shares_separate_parameters_from_noise():
     rng = np.random.default_rng(7)
     futures, seeds = 400, 2

@@ -10,8 +10,8 @@
   `pilot_seeds` runs at the prior's centre (one particle's simulation noise). A particle at the
   truth is then about sqrt(k) away for k figures: the *noise floor*.
 - **Stopping rule**: after the first population whose threshold is within `floor_multiple` x
-  the noise floor and fell by less than `min_fall` from the population before; or at
-  `generations` populations or `minutes` of wall time. Resumable from its SQLite database.
+  the noise floor; or at `generations` populations or `minutes` of wall time. Resumable from
+  its SQLite database.
 - **Then**: the last population resampled by weight into `draws` equally likely draws; the
   index parameters (matched by construction) solved for each draw on a seed of its own, so
   each draw matches F01, F02, F41, F42 and F44 under its own dynamics; the posterior median of
@@ -218,7 +218,7 @@ def _sample(config, settings, db: Path, resume: bool, workers: int, log, progres
     sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers) if workers > 1 else pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = progress
     deadline = started + 60 * settings.minutes
-    rule = StoppingRule(noise_floor(config), settings.floor_multiple, settings.max_shift)
+    rule = StoppingRule(noise_floor(config), settings.floor_multiple)
     abc_class = _timed_abcsmc(deadline, started, settings.generations, rule, log)
     abc = abc_class(ParticleModel(config), prior(config), distance, population_size=settings.population, sampler=sampler)
     url = f"sqlite:///{db.resolve()}"
@@ -265,7 +265,7 @@ def _sample(config, settings, db: Path, resume: bool, workers: int, log, progres
     if history.max_t < 0:
         raise InputError(f"{db}: no population finished (raise --minutes)")
     if rule.met():
-        stopped = "the stopping rule: the threshold is within the multiple of the noise floor and the posterior stopped moving"
+        stopped = "the stopping rule: the threshold reached the noise floor (times its multiple)"
     elif history.max_t + 1 >= settings.generations:
         stopped = f"the generation limit ({settings.generations}) before the stopping rule was met"
     else:
@@ -275,17 +275,16 @@ def _sample(config, settings, db: Path, resume: bool, workers: int, log, progres
 
 @dataclass
 class StoppingRule:
-    """Stop once the threshold is within `multiple` x the noise floor and the posterior has stopped moving (docs/ODD.md 8.6).
+    """Stop once the threshold is within `multiple` x the noise floor (docs/ODD.md 8.6).
 
-    "Stopped moving": no parameter's weighted median moved by more than `max_shift` of its
-    weighted standard deviation from the population before. With an adaptive median schedule
-    the threshold keeps shrinking a little each population; near the noise floor that changes
-    which particles are accepted less than the simulation noise does, and the posterior settles.
+    The noise floor is the distance of a particle at the truth (sqrt of the number of figures,
+    each scaled by one seed's noise): below it, a smaller threshold rejects particles for the
+    luck of their seed rather than for their parameters. Each population's largest median
+    shift (in posterior standard deviations) is recorded as a diagnostic.
     """
 
     floor: float
     multiple: float
-    max_shift: float
     epsilons: list[float] = field(default_factory=list)
     shifts: list[float] = field(default_factory=list)  # per population from the second: the largest median shift
 
@@ -295,9 +294,7 @@ class StoppingRule:
             self.shifts.append(float(shift))
 
     def met(self) -> bool:
-        if not self.epsilons or not self.shifts:
-            return False
-        return self.epsilons[-1] <= self.multiple * self.floor and self.shifts[-1] < self.max_shift
+        return bool(self.epsilons) and self.epsilons[-1] <= self.multiple * self.floor
 
 
 def median_shift(before: pd.DataFrame, w_before: np.ndarray, after: pd.DataFrame, w_after: np.ndarray) -> float:
@@ -320,9 +317,10 @@ def _timed_abcsmc(deadline: float, started: float, generations: int, rule: Stopp
     """pyabc's ABCSMC that applies the stopping rule and does not start a population that would end past `deadline`.
 
     pyabc checks its wall-time limit only between populations, and later populations take
-    longer (acceptance falls): after each population, the run stops if 1.5 times that
-    population's duration would pass the limit. (One `run` call for all populations: a
-    second call on the same object would restart epsilon from the first calibration sample.)
+    longer (acceptance falls): after each population, the run stops if the next, predicted as
+    this one's duration times its growth over the one before (at least 1), would pass the
+    limit. (One `run` call for all populations: a second call on the same object would restart
+    epsilon from the first calibration sample.)
     """
     import pyabc
 
@@ -330,11 +328,11 @@ def _timed_abcsmc(deadline: float, started: float, generations: int, rule: Stopp
         def run_generation(self, t: int) -> dict:
             begun = time.perf_counter()
             result = super().run_generation(t)
-            self.last_duration = time.perf_counter() - begun
+            self.durations = [*getattr(self, "durations", []), time.perf_counter() - begun]
             rule.record(self.eps(t), _shift(self.history, t))
             moved = f"; medians moved at most {rule.shifts[-1]:.2f} SD" if rule.shifts and t > 0 else ""
             log(
-                f"population {t + 1} of at most {generations} done in {self.last_duration:.0f} s "
+                f"population {t + 1} of at most {generations} done in {self.durations[-1]:.0f} s "
                 f"(threshold {self.eps(t):.3g} = {self.eps(t) / rule.floor:.1f} x the noise floor{moved}; "
                 f"{(time.perf_counter() - started) / 60:.1f} min so far)"
             )
@@ -342,12 +340,13 @@ def _timed_abcsmc(deadline: float, started: float, generations: int, rule: Stopp
 
         def check_terminate(self, t: int, acceptance_rate: float) -> bool:
             if rule.met():
-                log(f"stopping after population {t + 1}: the threshold is within {rule.multiple:g} x the noise floor "
-                    f"and no posterior median moved by {rule.max_shift:g} SD or more")  # fmt: skip
+                log(f"stopping after population {t + 1}: the threshold is within {rule.multiple:g} x the noise floor")
                 return True
             if super().check_terminate(t, acceptance_rate):
                 return True
-            if time.perf_counter() + 1.5 * getattr(self, "last_duration", 0.0) > deadline:
+            durations = getattr(self, "durations", [0.0])
+            growth = max(1.0, durations[-1] / durations[-2]) if len(durations) > 1 and durations[-2] > 0 else 1.5
+            if time.perf_counter() + durations[-1] * growth > deadline:
                 log(f"stopping after population {t + 1}: the next would pass the time limit")
                 return True
             return False
@@ -417,7 +416,7 @@ def _summary(config, settings, history, state, draws: pd.DataFrame, ess: float, 
         "figures_in_distance": list(state["scales"]),
         "scales": {f: round(s, 6) for f, s in state["scales"].items()},
         "noise_floor": round(noise_floor(config), 4),
-        "stopping_rule": {"floor_multiple": settings.floor_multiple, "max_shift": settings.max_shift},
+        "stopping_rule": {"floor_multiple": settings.floor_multiple},
         "stopped_by": stopped,
         "population": settings.population,
         "generations": history.max_t + 1,

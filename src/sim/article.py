@@ -299,7 +299,7 @@ def literal_f43(seeds: Sequence[int] = DEFAULT_SEEDS, n_communities: int = 100, 
 def calibration_markdown() -> str:
     """The calibration's results as Markdown tables, from data/calibrated.yaml and data/posterior.yaml (docs/ODD.md 8.5-8.6).
 
-    tools/write_calibration_doc.py writes it into docs/ODD.md; tests/test_calibration.py fails when they disagree.
+    tools/write_docs.py writes it into docs/ODD.md; tests/test_calibration.py fails when they disagree.
     """
     import yaml
 

@@ -73,7 +73,7 @@ TARGET_FIELDS = {
     "role",
 }
 ANCHOR_FIELDS = {"description", "parameter", "scenario", "months", "moment", "column", "low", "high"}
-ABC_FIELDS = {"population", "generations", "minutes", "pilot_seeds", "draws", "seed", "floor_multiple", "max_shift"}
+ABC_FIELDS = {"population", "generations", "minutes", "pilot_seeds", "draws", "seed", "floor_multiple"}
 DYNAMIC_FIELDS = {"parameters", "targets", "prior_weight", "max_evaluations"}
 READING_FIELDS = {"figures", "scenarios"}
 VALIDATION_FIELDS = {"years", "persistence", "seeds", "band", "figures", "programs"}
@@ -133,8 +133,7 @@ class AbcSettings:
     pilot_seeds: int = 16
     draws: int = 1000
     seed: int = 20231106
-    floor_multiple: float = 2.0  # stop once the threshold is within this multiple of the noise floor ...
-    max_shift: float = 0.1  # ... and no posterior median moved by this many posterior SDs from the population before
+    floor_multiple: float = 1.0  # stop once the threshold is within this multiple of the noise floor
 
 
 @dataclass(frozen=True)
@@ -362,9 +361,7 @@ def _abc(raw: Any, where: str) -> AbcSettings:
     if "minutes" in raw:
         changes["minutes"] = finite_number(raw["minutes"], where, "abc.minutes", 0.01, 10_000)
     if "floor_multiple" in raw:
-        changes["floor_multiple"] = finite_number(raw["floor_multiple"], where, "abc.floor_multiple", 1, 1000)
-    if "max_shift" in raw:
-        changes["max_shift"] = finite_number(raw["max_shift"], where, "abc.max_shift", 0, 10)
+        changes["floor_multiple"] = finite_number(raw["floor_multiple"], where, "abc.floor_multiple", 0, 1000)
     return replace(AbcSettings(), **changes)
 
 

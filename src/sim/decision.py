@@ -4,15 +4,17 @@ From a batch of monthly tables (conditions run on shared replicate seeds) to one
 
 1. **Effect paths.** Each condition minus the baseline, month by month, in the same
    replicate (and design point: the persistence regime, say).
-2. **Integrated effect (per year).** The area between the two paths over the evaluation
-   period (January 2024 to December 2030 by default) divided by its length in years: the
-   average difference over the period, in the outcome's own units. Its **discounted**
-   form weights month m by (1 + r)^-(m - m0)/12 before averaging (m0 = January 2024).
+2. **Integrated effect (per year).** The area between the two paths over the condition's
+   evaluation window divided by its length in years: the average difference over the window,
+   in the outcome's own units. The window depends on the mode (`MODES`; data/decision.yaml):
+   by default *equal exposure*, the seven years from January of the condition's first program
+   year. Its **discounted** form weights month m by (1 + r)^-(m - m0)/12 before averaging
+   (m0 = the window's first month).
 3. **Scores.** Each outcome's discounted integrated effect, signed so that better is
    positive and divided by its score scale (`data/outputs.yaml`: the improvement the
    article reports for that outcome), is averaged within its family; the **overall score**
    is the weighted mean of the family scores (`data/decision.yaml`). A score of 1 means the
-   article's reported improvement in every outcome, sustained over the whole period.
+   article's reported improvement in every outcome, sustained over the whole window.
 4. **The answer.** Mean scores with 95% t-intervals over replicates, P(best) (the share of
    replicates in which a condition has the highest overall score), the leader's paired
    lead over the runner-up.

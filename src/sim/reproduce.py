@@ -24,7 +24,8 @@ from sim.resources import reports_dir
 
 REPORTS_DIR = reports_dir()
 # robustness feeds compare_programs (and its Chinese edition)
-ORDER = ("reproduce_article", "robustness", "robustness_zh", "compare_programs", "compare_programs_zh", "scenario", "policy_levers")
+ORDER = ("reproduce_article", "robustness", "robustness_zh", "compare_programs", "compare_programs_zh", "scenario",
+         "policy_levers")  # fmt: skip
 NOT_COMPARED = ("report", "provenance", "seconds_by_part")  # timings (the report's, a batch's parts'), paths, commit, versions
 DEFAULT_RTOL = 1e-6  # same code and seeds give the same numbers; this only absorbs float summation order
 

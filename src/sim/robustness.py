@@ -359,7 +359,7 @@ def model_fingerprint() -> str:
     from sim.resources import folder
 
     code = Path(sim.__file__).resolve().parent
-    analysis_only = {"figures.py", "lang.py", "fonts.py", "robustness.py"}
+    analysis_only = {"figures.py", "lang.py", "fonts.py", "robustness.py", "voi.py"}
     files = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name not in analysis_only]
     files += sorted(p for p in folder("data").rglob("*") if p.is_file() and p.suffix != ".pyc")
     digest = hashlib.sha256()
@@ -1231,24 +1231,36 @@ def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
 
 
 def prim_figures(tables: Mapping[str, pd.DataFrame], figures: Any) -> list[tuple[str, Any]]:
-    """One two-parameter figure per PRIM box: the futures in its two most restricted parameters."""
+    """One two-parameter figure per PRIM box: the futures in its two most restricted numeric parameters.
+
+    A restricted choice (a structure, a reading) is not an axis: the figure shows only the futures
+    with the box's choices and its title names them.
+    """
     out = []
     futures = tables["futures"]
     for r in tables["prim"].itertuples():
         if not isinstance(getattr(r, "restrictions", None), str):
             continue
-        limits = {}
+        limits: dict[str, tuple[float, float]] = {}
+        choices: dict[str, list[str]] = {}
         for part in r.restrictions.split("; "):
             name, span = part.split(": ")
-            low, high = (float(v) for v in span.split(".."))
-            limits[name] = (low, high)
-        names = list(limits)[:2]
-        if len(names) == 1:  # one restriction: pair it with the most influential other parameter
-            others = [p for p in tables["morris"].sort_values("rank")["parameter"] if p not in names]
-            names.append(others[0])
+            if catalogue()[name].type == "choice":
+                choices[name] = span.split("|")
+            else:
+                low, high = (float(v) for v in span.split(".."))
+                limits[name] = (low, high)
+        numeric = [p for p in tables["morris"].sort_values("rank")["parameter"]
+                   if p in futures.columns and catalogue()[p].type != "choice"]  # fmt: skip
+        names = (list(limits) + [p for p in numeric if p not in limits])[:2]
+        if len(names) < 2:
+            continue
         full = {n: limits.get(n, catalogue()[n].range) for n in names}
         rows = futures[(futures["regime"] == r.regime) & (futures["challenger"] == r.challenger)]
-        title = f"{r.challenger} beats {r.leader} ({r.regime}): coverage {r.coverage:.0%}, density {r.density:.0%}"
+        for name, kept in choices.items():
+            rows = rows[rows[name].astype(str).isin(kept)]
+        within = "".join(f", {name} ∈ {{{', '.join(kept)}}}" for name, kept in choices.items())
+        title = f"{r.challenger} beats {r.leader} ({r.regime}{within}): coverage {r.coverage:.0%}, density {r.density:.0%}"
         fig = figures.prim_pair(rows, names[0], names[1], full, title, r.challenger)
         out.append((f"prim_{r.regime}_{r.challenger}", fig))
     return out

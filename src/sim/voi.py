@@ -10,7 +10,7 @@ analysis's futures), the net benefit of d in a draw is NB_d = value x score_d - 
   max_d E[NB_d]. E(NB_d | phi) is estimated by regressing each option's net benefit, relative
   to the first option's, on phi (Strong, Oakley & Brennan, *Med Decis Making* 2014, 34:311-326,
   the method of the R packages voi and BCEA): a generalised additive model with cubic
-  B-splines for numeric inputs (statsmodels `GLMGam`, penalty weights chosen by its
+  B-splines for numeric inputs (statsmodels `GLMGam`, the penalty chosen by generalised
   cross-validation) and indicator columns for choices. EVPPI <= EVPI up to estimation error.
 
 Checked against a linear-Gaussian decision model with a closed form and against nested Monte
@@ -23,6 +23,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+# Candidate penalty weights of the splines (one weight shared by every spline of a regression, the
+# splines being on comparable bases), chosen by generalised cross-validation, as mgcv does by
+# default: deterministic, and a few dozen fits where a k-fold grid over every spline's own weight
+# would need 11^k x 5.
+PENALTIES = np.logspace(-3, 7, 21)
 
 
 def net_benefit(effects: np.ndarray, costs: np.ndarray, value: float) -> np.ndarray:
@@ -49,14 +55,27 @@ def evppi(nb: np.ndarray, inputs: pd.DataFrame, spline_df: int = 6) -> float:
 def conditional_means(nb: np.ndarray, inputs: pd.DataFrame, spline_df: int = 6) -> np.ndarray:
     """E(NB_d | inputs) for every draw and option, from regressions of each option's incremental net benefit."""
     nb = np.asarray(nb, dtype=float)
-    base = nb[:, :1]
     fitted = np.zeros_like(nb)
     for d in range(1, nb.shape[1]):
-        fitted[:, d] = _regress(nb[:, d] - base[:, 0], inputs, spline_df)
-    return fitted + base.mean()  # adding a constant changes no choice: the reference option's mean
+        y = nb[:, d] - nb[:, 0]
+        candidates, traces = _candidate_fits(y[:, None], inputs, spline_df)
+        fitted[:, d] = _by_gcv(y, candidates[..., 0], traces)
+    return fitted + nb[:, 0].mean()  # adding a constant changes no choice: the reference option's mean
 
 
-def _regress(y: np.ndarray, inputs: pd.DataFrame, spline_df: int) -> np.ndarray:
+def _by_gcv(y: np.ndarray, candidates: np.ndarray, traces: np.ndarray) -> np.ndarray:
+    """The candidate fit (rows of `candidates`) with the smallest generalised cross-validation score n RSS / (n - tr H)^2."""
+    n = len(y)
+    rss = ((y[None, :] - candidates) ** 2).sum(axis=1)
+    return candidates[int(np.argmin(n * rss / (n - traces) ** 2))]
+
+
+def _candidate_fits(ys: np.ndarray, inputs: pd.DataFrame, spline_df: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fits of each column of `ys` (draws, m) on `inputs` at every candidate penalty: (penalties, draws, m), and each trace.
+
+    At a fixed penalty the fit is a linear smoother of y, so the fit of a combination of the
+    columns is the same combination of their fits (what `evppi_curve` relies on).
+    """
     import warnings
 
     import statsmodels.api as sm
@@ -73,32 +92,42 @@ def _regress(y: np.ndarray, inputs: pd.DataFrame, spline_df: int) -> np.ndarray:
     for c in categorical:
         exog = exog.join(pd.get_dummies(inputs[c].astype(str), prefix=c, drop_first=True, dtype=float))
     if not numeric:
-        return sm.OLS(y, exog.to_numpy()).fit().fittedvalues
+        fits = [sm.OLS(y, exog.to_numpy()).fit() for y in ys.T]
+        return np.stack([f.fittedvalues for f in fits], axis=-1)[None], np.array([float(fits[0].df_model + 1)])
     from statsmodels.gam.api import BSplines, GLMGam
 
-    x = inputs[numeric].to_numpy(dtype=float)
-    splines = BSplines(x, df=[spline_df] * len(numeric), degree=[3] * len(numeric))
-    with warnings.catch_warnings():  # a cross-validation fold may be rank-deficient; the chosen fit is not
+    splines = BSplines(inputs[numeric].to_numpy(dtype=float), df=[spline_df] * len(numeric), degree=[3] * len(numeric))
+    fitted, traces = [], []
+    with warnings.catch_warnings():  # a weakly penalised candidate may be near rank-deficient; GCV passes it over
         warnings.simplefilter("ignore")
-        alpha, _ = GLMGam(y, exog=exog.to_numpy(), smoother=splines).select_penweight_kfold(k_folds=5)
-    return GLMGam(y, exog=exog.to_numpy(), smoother=splines, alpha=alpha).fit().fittedvalues
+        for a in PENALTIES:
+            fits = [GLMGam(y, exog=exog.to_numpy(), smoother=splines, alpha=[a] * len(numeric)).fit() for y in ys.T]
+            fitted.append(np.stack([f.fittedvalues for f in fits], axis=-1))
+            traces.append(fits[0].hat_matrix_trace)
+    return np.stack(fitted), np.array(traces)
 
 
 def evppi_curve(effects: np.ndarray, costs: np.ndarray, inputs: pd.DataFrame | None, values: Sequence[float],
                 spline_df: int = 6) -> np.ndarray:  # fmt: skip
-    """EVPPI of `inputs` (None: EVPI) at each value of a score point, from one regression of effects and one of costs.
+    """EVPPI of `inputs` (None: EVPI) at each value of a score point, from one set of fits of effects and of costs.
 
-    Net benefit is linear in the value, and so is its regression on the inputs (the same
-    smoother, fitted to effects and to costs once): E(NB | phi) = value x E(effect | phi) -
-    E(cost | phi), so the curve needs two fits per option, not one per value.
+    Net benefit is linear in the value and, at a fixed penalty, so is its fit: E(NB | phi) =
+    value x E(effect | phi) - E(cost | phi). So the curve fits each option's effects and costs
+    once per candidate penalty and, at each value, takes the penalty GCV chooses for that
+    value's net benefit: the same as regressing each value's net benefit afresh.
     """
     if inputs is None:
         return np.array([evpi(net_benefit(effects, costs, v)) for v in values])
-    e = conditional_means(effects, inputs, spline_df)
-    c = conditional_means(costs, inputs, spline_df)
+    effects, costs = np.asarray(effects, dtype=float), np.asarray(costs, dtype=float)
+    fits = []
+    for d in range(1, effects.shape[1]):
+        pair = np.column_stack([effects[:, d] - effects[:, 0], costs[:, d] - costs[:, 0]])
+        fits.append((pair, *_candidate_fits(pair, inputs, spline_df)))
     out = []
     for value in values:
-        fitted = net_benefit(e, c, value)
+        fitted = np.zeros_like(effects)
+        for d, (pair, candidates, traces) in enumerate(fits, start=1):
+            fitted[:, d] = _by_gcv(value * pair[:, 0] - pair[:, 1], value * candidates[..., 0] - candidates[..., 1], traces)
         out.append(float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max()))
     return np.array(out)
 

@@ -303,10 +303,9 @@ def clear_outputs(out: Path, notebook: Path) -> None:
     if record is None or foreign:
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise InputError(f"--out {out}: it holds files `sim report` did not write ({shown}); choose an empty or new folder")
-    for name in ours:
-        path = out / name
-        if path.is_file():
-            path.unlink()
+    for path in out.iterdir():  # names from the folder itself: a listed '../x' or '/x' can never match one
+        if path.name in ours and (path.is_symlink() or path.is_file()):
+            path.unlink()  # a link is removed, never what it points to
 
 
 def _cell_name(executed: Path, exec_count: int | None) -> str:
