@@ -144,6 +144,8 @@ def test_a_chinese_page_declares_its_language(tmp_path):
         ("尚未计算(`make report`)。`a(b):c` 不变", "尚未计算（`make report`）。`a(b):c` 不变"),
         ("共1,234元;见 https://example.org/a:b", "共1,234元；见 https://example.org/a:b"),
         ("Mean (95% CI): 2.0", "Mean (95% CI): 2.0"),
+        ("**P3 与 P1 难分高下**:P3 领先", "**P3 与 P1 难分高下**：P3 领先"),  # through markdown emphasis
+        ("**P1**, P2: 0.5", "**P1**, P2: 0.5"),
     ],
 )
 def test_chinese_text_is_typeset_with_full_width_punctuation(half, full):

@@ -82,6 +82,14 @@ def test_prim_finds_a_known_box():
     assert set(loose.limits) == {"a", "b"} and loose.density >= 0.8 and loose.coverage >= pure.coverage
 
 
+def test_prim_finds_no_box_in_noise_however_dense_peeling_gets():
+    rng = np.random.default_rng(8)
+    x = pd.DataFrame(rng.random((96, 40)), columns=[f"x{i}" for i in range(40)])  # few futures, many inputs
+    y = rng.random(96) < 0.15  # wins unrelated to any input
+    assert robustness.prim_box(x, y, threshold=0.8, significance=1.0) is not None  # untested, peeling finds a dense box
+    assert robustness.prim_box(x, y, threshold=0.8) is None  # no restriction is significant
+
+
 def test_prim_sentence_names_the_restrictions_in_plain_words():
     box = robustness.Box({"training_gain": (0.8, 1.2), "mentor_effect": (0.5, 1.0)}, 0.7, 0.9, 0.2)
     text = box.sentence("P3", "P1", "sustain")

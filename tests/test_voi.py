@@ -76,3 +76,16 @@ def test_evppi_curve_is_linear_regression_of_effects_and_costs():
     direct = [voi.evppi(voi.net_benefit(effects, costs, v), pd.DataFrame({"x": x})) for v in values]
     assert curve == pytest.approx(direct, rel=0.05, abs=1e-3)
     assert (curve >= -1e-6).all()
+
+
+def test_what_to_find_out_first_speaks_of_the_default_regime():
+    from sim.lang import set_language
+    from sim.report.answer import _voi_text
+
+    set_language("en")
+    cases = [("decay", "persistence", 900.0), ("decay", "all inputs", 1000.0),
+             ("sustain", "training_evidence", 300.0), ("sustain", "all inputs", 400.0)]  # fmt: skip
+    rows = [{"group": g, "value": 1e6, "evppi": e, "regime": r, "draws": 10, "evppi_national": e * 110_000,
+             "at_stated_value": True} for r, g, e in cases]  # fmt: skip
+    [text, _] = _voi_text({"voi": pd.DataFrame(rows)})
+    assert "(sustain;" in text and "the reading of F01/F02" in text and "of 400 for knowing everything" in text

@@ -85,11 +85,18 @@ def typeset_zh(text: str) -> str:
                 chars[start], chars[i] = "（", "）"
     for i, ch in enumerate(chars):
         if ch in ",:;?!" and not code[i]:
-            before = chars[i - 1] if i > 0 else ""
-            after = chars[i + 1] if i + 1 < len(chars) else ""
+            before, after = _beside(chars, i, -1), _beside(chars, i, +1)
             if _is_cjk(before) or _is_cjk(after):
                 chars[i] = FULL_WIDTH[ch]
     return "".join(chars)
+
+
+def _beside(chars: list[str], i: int, step: int) -> str:
+    """The character next to position i in direction `step`, looking through markdown emphasis (`**中文**:`)."""
+    j = i + step
+    while 0 <= j < len(chars) and chars[j] == "*":
+        j += step
+    return chars[j] if 0 <= j < len(chars) else ""
 
 
 def _in_code(chars: list[str]) -> list[bool]:

@@ -686,8 +686,14 @@ class Box:
                 f"the share where {winner} wins)")  # fmt: skip
 
 
-def prim_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8) -> Box | None:
-    """The PRIM box (EMA Workbench) of highest coverage among those of density >= threshold (ties: fewest restrictions)."""
+def prim_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, significance: float = 0.05) -> Box | None:
+    """The PRIM box (EMA Workbench) of highest coverage among those of density >= threshold (ties: fewest restrictions),
+    keeping only restrictions that matter: the least significant one is dropped while its quasi-p value (Bryant &
+    Lempert 2010, EMA's one-sided binomial test) exceeds `significance`. None if no restriction survives.
+
+    With few futures and many inputs, peeling can always reach a dense box by chance; the test is what
+    separates a region where the answer flips from noise. The reported density is the pruned box's.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
@@ -695,12 +701,20 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8) -> Box | No
         if y.sum() == 0 or y.all():
             return None
         found = prim.Prim(x.reset_index(drop=True), np.asarray(y, dtype=bool)).find_box()
-    trajectory = found.peeling_trajectory
-    dense = trajectory[trajectory["density"] >= threshold]
-    if dense.empty:
+        trajectory = found.peeling_trajectory
+        dense = trajectory[trajectory["density"] >= threshold]
+        if dense.empty:
+            return None
+        best = int(dense.sort_values(["coverage", "res_dim"], ascending=[False, True]).index[0])
+        found.select(best)
+        quasi_p = _quasi_p(found, best)
+        while quasi_p and max(quasi_p.values()) > significance:
+            found.drop_restriction(max(quasi_p, key=quasi_p.get), best)
+            best = len(found.box_lims) - 1  # the pruned box joins the end of the trajectory
+            quasi_p = _quasi_p(found, best)
+    if not quasi_p:
         return None
-    best = dense.sort_values(["coverage", "res_dim"], ascending=[False, True]).index[0]
-    limits = found.box_lims[int(best)]
+    limits = found.box_lims[best]
     full = found.box_lims[0]
     restricted: dict[str, Any] = {}
     for c in x.columns:
@@ -709,8 +723,14 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8) -> Box | No
                 restricted[c] = tuple(sorted(limits.loc[0, c]))
         elif limits.loc[0, c] > full.loc[0, c] or limits.loc[1, c] < full.loc[1, c]:
             restricted[c] = (float(limits.loc[0, c]), float(limits.loc[1, c]))
-    row = trajectory.loc[best]
+    row = found.peeling_trajectory.iloc[best]
     return Box(restricted, float(row["coverage"]), float(row["density"]), float(row["mass"]))
+
+
+def _quasi_p(found: Any, box: int) -> dict[str, float]:
+    """Each restricted input's quasi-p value in box `box` of the trajectory (the more significant of its two sides)."""
+    values = found.p_values[box]
+    return {name: min(v for v in sides if v >= 0) for name, sides in values.items() if any(v >= 0 for v in sides)}
 
 
 def scenario_discovery(scores: pd.DataFrame, points: Sequence[Mapping[str, Any]], names: Sequence[str],
@@ -1224,9 +1244,9 @@ def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
             lines.append(f"- {sentence}.")
         else:
             lines.append(t(f"- {r.challenger} beats {r.leader} ({r.regime}) in {r.share_of_futures:.0%} of the sampled futures: "
-                           "too rarely or too diffusely for a box of the required density.",
+                           "too rarely or too diffusely for a box of the required density whose restrictions are significant.",
                            f"- {r.challenger} 在 {r.share_of_futures:.0%} 的抽样情景中胜过 {r.leader}({r.regime}):"
-                           "过于少见或过于分散,无法形成满足密度要求的盒。"))  # fmt: skip
+                           "过于少见或过于分散,无法形成满足密度要求且各项限制均显著的盒。"))  # fmt: skip
     return "\n".join(lines) or t("No comparisons.", "无比较。")
 
 

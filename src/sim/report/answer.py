@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -384,8 +385,11 @@ def _answer_table(a: Analysis, communities, national, national_unit) -> list[str
         for m in other:
             row = a.modes[(a.modes["mode"] == m) & (a.modes[GROUP] == point)].iloc[0]
             by_mode += f" {a.code[row['best']]} ({_share(row[f'p_best_{row.best}'], a.replicates)}) |"
+        fund = f"**{label(a.code[lead['best']])}**"
+        if is_tie(lead):  # the replicates cannot tell the two apart: name both
+            fund = t(f"{fund} or {runner_up}: not distinguishable", f"{fund} 或 {runner_up}:难分高下")
         lines.append(
-            f"| **{lang.regime_with_default(regime)}** | **{label(a.code[lead['best']])}** | {_share(share, a.replicates)} "
+            f"| **{lang.regime_with_default(regime)}** | {fund} | {_share(share, a.replicates)} "
             f"| {lead_text} |{by_mode} "
             f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
             f"{national(cost['national_expected'])} {national_unit()} | {_path(a, point)} |"
@@ -404,8 +408,8 @@ def bottom_line(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> str:
         shares = {p: float(row[f"p_best_{p}"]) for p in PROGRAM_IDS if pd.notna(row.get(f"p_best_{p}"))}
     if len(shares) >= 2:
         said = robustness.verdict(shares, robustness.deciding_choices(breakdown, regime))
-        return t(f"**Bottom line** ({lang.regime(regime)}, every deciding choice uncertain): {said}",
-                 f"**一句话结论**({lang.regime(regime)},所有关键选择均不确定):{said}")  # fmt: skip
+        return t(f"**Bottom line** ({lang.regime(regime)}, every deciding choice uncertain): {said} {_at_settings(a, regime)}",
+                 f"**一句话结论**({lang.regime(regime)},所有关键选择均不确定):{said}{_at_settings(a, regime)}")  # fmt: skip
     point = a.point(regime)
     lead = a.leads[a.leads[GROUP] == point].iloc[0]
     return t(
@@ -414,6 +418,31 @@ def bottom_line(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> str:
         f"**一句话结论**({lang.regime(regime)}):按本报告的设定 {a.code[lead['best']]} 得分最高;关键选择不确定时的把握程度"
         "尚未计算(`make report-robustness`)。",
     )
+
+
+def is_tie(lead: Mapping[str, Any]) -> bool:
+    """A lead whose 95% interval reaches zero: the replicates cannot tell the two programs apart."""
+    return float(lead["ci_low"]) <= 0.0
+
+
+def _at_settings(a: Analysis, regime: str) -> str:
+    """The answer at this report's own settings (its window, the central assumptions), as sure as its replicates."""
+    lead = a.leads[a.leads[GROUP] == a.point(regime)].iloc[0]
+    best, runner_up = a.code[lead["best"]], a.code[lead["runner_up"]]
+    share = _share(a.p_best[a.p_best[GROUP] == a.point(regime)].iloc[0][lead["best"]], a.replicates)
+    mode = lang.choice_name("mode", a.settings.mode)
+    ci = f"{signed(lead['lead'])} [{signed(lead['ci_low'])}, {signed(lead['ci_high'])}]"
+    if is_tie(lead):
+        costs = a.costs[a.costs[GROUP] == a.point(regime)].set_index("scenario")["expected"]
+        cost_best, cost_runner_up = yuan(costs[lead["best"]]), yuan(costs[lead["runner_up"]])
+        return t(f"At this report's own settings ({mode}, every assumption at its central value) **{best} and {runner_up} "
+                 f"are not distinguishable**: {best} leads by {ci}, best in {share} of the replicates; {best} costs "
+                 f"{cost_best} yuan per community, {runner_up} {cost_runner_up} (discounted).",
+                 f"按本报告自身的设定({mode},各项假设取中心值),**{best} 与 {runner_up} 难分高下**:{best} 领先 {ci},"
+                 f"在 {share} 的重复运行中最优;每社区折现成本 {best} 为 {cost_best} 元,"
+                 f"{runner_up} 为 {cost_runner_up} 元。")  # fmt: skip
+    return t(f"At this report's own settings ({mode}, every assumption at its central value) {best} leads {runner_up} by {ci}.",
+             f"按本报告自身的设定({mode},各项假设取中心值),{best} 领先 {runner_up} {ci}。")  # fmt: skip
 
 
 def _modes_text(a: Analysis) -> str:
@@ -514,7 +543,7 @@ def _voi_text(robust: Mapping[str, pd.DataFrame]) -> list[str]:
         return []
     from sim.report.tables import national, national_unit
 
-    regime = voi["regime"].iloc[0]
+    regime = min(voi["regime"].unique(), key=robustness.REGIMES.index)  # the default regime when present
     at = voi[(voi["regime"] == regime) & voi["at_stated_value"].astype(bool)]
     groups = at[at["group"] != "all inputs"].sort_values("evppi", ascending=False)
     if groups.empty:
@@ -603,9 +632,15 @@ def _depends(a: Analysis) -> list[str]:
     else:
         groups: dict[str, list[str]] = {}
         for r, n in names.items():
-            groups.setdefault(n, []).append(lang.regime(r))
-        out.append(t("- *Persistence:* " + "; ".join(f"{n} leads under {', '.join(rs)}" for n, rs in groups.items()) + ".",
-                     "- *持续性:* " + ";".join(f"{'、'.join(rs)}下 {n} 领先" for n, rs in groups.items()) + "。"))  # fmt: skip
+            lead = a.leads[a.leads[GROUP] == a.point(r)].iloc[0]
+            key = f"{n} ≈ {a.code[lead['runner_up']]}" if is_tie(lead) else n  # a tie is not a lead
+            groups.setdefault(key, []).append(lang.regime(r))
+        out.append(t("- *Persistence:* " + "; ".join(
+                         f"{n} (not distinguishable) under {', '.join(rs)}" if "≈" in n else f"{n} leads under {', '.join(rs)}"
+                         for n, rs in groups.items()) + ".",
+                     "- *持续性:* " + ";".join(
+                         f"{'、'.join(rs)}下 {n}(难分高下)" if "≈" in n else f"{'、'.join(rs)}下 {n} 领先"
+                         for n, rs in groups.items()) + "。"))  # fmt: skip
     for regime in a.regimes:
         point = a.point(regime)
         years = a.by_year[(a.by_year[GROUP] == point)].drop_duplicates("year")
