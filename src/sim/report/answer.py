@@ -501,10 +501,10 @@ def _robust_text(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> list[str]:
             continue
         said_any = True
         said = robustness.verdict(shares, robustness.deciding_choices(breakdown, r.regime) if breakdown is not None else [])
+        # The seeds-only share is this report's table above; the robustness report's own nominal seeds are not repeated here.
         pooled = robustness.share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)
-        seeds = robustness.share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)
-        out.append(t(f"- *{r.regime}:* {said} ({r.leader}: {pooled} of sampled futures; seeds only {seeds}.)",
-                     f"- *{lang.regime(r.regime)}:* {said}({r.leader}:抽样情景中 {pooled};仅随机种子 {seeds}。)"))  # fmt: skip
+        out.append(t(f"- *{r.regime}:* {said} ({r.leader}: {pooled} of sampled futures.)",
+                     f"- *{lang.regime(r.regime)}:* {said}({r.leader}:抽样情景中 {pooled}。)"))  # fmt: skip
     if not said_any:
         return [t("*With every deciding choice uncertain:* not yet computed — the robustness report predates it "
                   "(`make report-robustness`).", "*所有关键选择均不确定时:* 尚未计算——稳健性报告早于这一分析"
