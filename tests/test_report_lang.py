@@ -146,6 +146,7 @@ def test_a_chinese_page_declares_its_language(tmp_path):
         ("Mean (95% CI): 2.0", "Mean (95% CI): 2.0"),
         ("**P3 与 P1 难分高下**:P3 领先", "**P3 与 P1 难分高下**：P3 领先"),  # through markdown emphasis
         ("**P1**, P2: 0.5", "**P1**, P2: 0.5"),
+        ("*何时评估*([docs/decision.md](../d.md)):不一致", "*何时评估*（[docs/decision.md](../d.md)）：不一致"),
     ],
 )
 def test_chinese_text_is_typeset_with_full_width_punctuation(half, full):

@@ -90,6 +90,17 @@ def test_prim_finds_no_box_in_noise_however_dense_peeling_gets():
     assert robustness.prim_box(x, y, threshold=0.8) is None  # no restriction is significant
 
 
+def test_without_a_box_the_screen_says_how_often_the_challenger_wins_and_that_it_is_diffuse():
+    from sim.lang import set_language
+
+    set_language("en")
+    prim = pd.DataFrame({"regime": ["sustain", "decay", "sustain", "decay"], "leader": "P1",
+                         "challenger": ["P2", "P2", "P3", "P3"], "share_of_futures": [0.0, 0.0, 0.114, 0.177]})  # fmt: skip
+    said = rb._no_box_sentence(prim)
+    assert said.startswith("- P3 has the higher mean score") and "11%–18%" in said and "quasi-p ≤ 0.05" in said
+    assert rb._no_box_sentence(prim.assign(share_of_futures=0.0)).startswith("- No other program beats the leader")
+
+
 def test_prim_sentence_names_the_restrictions_in_plain_words():
     box = robustness.Box({"training_gain": (0.8, 1.2), "mentor_effect": (0.5, 1.0)}, 0.7, 0.9, 0.2)
     text = box.sentence("P3", "P1", "sustain")

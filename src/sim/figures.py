@@ -469,8 +469,8 @@ def ce_plane(frontier: pd.DataFrame, regimes: Sequence[str]) -> Figure:
             name = lang.status_quo() if row.condition == "baseline" else row.condition
             ax.annotate(name, (row.effect, row.cost / 1e3), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
         ax.set_title(persistence_title(regime))
-        ax.set_xlabel(t("overall score (discounted, 2024–2030)", "总体得分(贴现,2024–2030)"))
-    axes[0].set_ylabel(t("discounted cost per community (thousand yuan)", "每社区贴现成本(千元)"))
+        ax.set_xlabel(t("overall score (discounted)", "总体得分(折现)"))
+    axes[0].set_ylabel(t("discounted cost per community (thousand yuan)", "每社区折现成本(千元)"))
     return fig
 
 

@@ -80,7 +80,7 @@ def typeset_zh(text: str) -> str:
             stack.append(-1 if i and chars[i - 1] == "]" else i)  # a link target: never converted
         elif ch == ")" and stack:
             start = stack.pop()
-            around = (chars[start - 1] if start else "") + (chars[i + 1] if i + 1 < len(chars) else "")
+            around = (_beside(chars, start, -1) if start >= 0 else "") + _beside(chars, i, +1)
             if start >= 0 and any(_is_cjk(c) for c in chars[start + 1 : i] + list(around)):
                 chars[start], chars[i] = "（", "）"
     for i, ch in enumerate(chars):

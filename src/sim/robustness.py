@@ -1154,11 +1154,12 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
             f"指标:每项工程单独实施时的总体得分(`docs/decision.md`),在各评估期({modes};权重相同)分别计分。*P(最优)* 是"
             "某工程得分最高的抽样情景所占比例。每个情景抽取全部假设参数(在其合理范围内)、拟合参数(取自后验分布)、"
             "治理能力结构和对F01/F02的解读(各选项等可能)以及两个随机种子;“仅随机种子”一栏把所有选择固定在默认值。"
-            "方括号内为按所抽情景数估计该比例的95%区间(Wilson 法;每个情景计一次)。",
+            "方括号内为按所抽情景数估计该比例的95%区间(威尔逊(Wilson)法;每个情景计一次)。",
         ),
         "",
-        t("| persistence | the answer | P(best) over every choice | seeds only | robust choice (smallest worst regret) |",
-          "| 持续性 | 结论 | P(最优),所有选择 | 仅随机种子 | 稳健选择(最坏遗憾最小) |"),
+        t("| persistence | the answer | P(best) over every choice | seeds only, every choice at its default | robust choice "
+          "(smallest worst regret) |",
+          "| 持续性 | 结论 | P(最优),所有选择 | 仅随机种子,各选择取默认 | 稳健选择(最坏遗憾最小) |"),
         "|---|---|---|---|---|",
     ]  # fmt: skip
     breakdown = tables.get("breakdown")
@@ -1168,8 +1169,10 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
         pooled = " · ".join(f"{p} {shares[p]:.0%}" for p in PROGRAMS if p in shares)
         every = share_with_interval(r.p_best_assumptions, r.p_best_assumptions_low, r.p_best_assumptions_high)
         seeds = share_with_interval(r.p_best_seeds_only, r.p_best_seeds_only_low, r.p_best_seeds_only_high)
+        regime = lang.regime_with_default(r.regime)
+        row = f"| **{regime}** | {said} | {pooled}; {r.leader} {every} | {r.leader} {seeds} | {r.minimax_regret} |"
         lines.append(
-            f"| **{lang.regime_with_default(r.regime)}** | {said} | {pooled}; {r.leader} {every} | {seeds} | {r.minimax_regret} |"
+            t(row, row)  # Chinese: full-width punctuation around the numbers too
         )
     if breakdown is not None and not breakdown.empty:
         lines += ["", *breakdown_table(breakdown, lead["regime"].iloc[0])]
@@ -1180,10 +1183,7 @@ def first_screen(tables: Mapping[str, pd.DataFrame], config: Config, runs: int, 
         t("**Where the answer flips** (PRIM boxes over the sampled futures):", "**结论在哪里翻转**(抽样情景上的 PRIM 盒):"),
         "",
     ]
-    lines += [f"- {s}." for s in flips] or [
-        t("- In no region of the sampled assumptions does another program beat the leader often enough to form a box.",
-          "- 在抽样假设的任何区域,都没有另一项工程足够频繁地胜过领先者而形成一个盒。")
-    ]  # fmt: skip
+    lines += [f"- {s}." for s in flips] or [_no_box_sentence(tables["prim"])]
     assumptions = int((tables["parameters"]["role"] == "assumption").sum())
     timing = t(f"{runs:,} runs in {seconds / 60:.0f} min", f"{runs:,}次运行,用时{seconds / 60:.0f}分钟")
     if resumed >= runs:
@@ -1233,7 +1233,27 @@ def _voi_sentence(tables: Mapping[str, pd.DataFrame], config: Config) -> list[st
     return _voi_text({"voi": tables["voi"]}) if "voi" in tables else []
 
 
+def _no_box_sentence(prim: pd.DataFrame) -> str:
+    """When no PRIM box survives: how often the most frequent challenger wins, and that its wins are diffuse."""
+    from sim.lang import t
+
+    wins = prim.groupby("challenger")["share_of_futures"].agg(["min", "max"]) if not prim.empty else pd.DataFrame()
+    if wins.empty or wins["max"].max() == 0:
+        return t("- No other program beats the leader in any sampled future.", "- 在任何抽样情景中都没有其他工程胜过领先者。")
+    challenger = wins["max"].idxmax()
+    low, high = wins.loc[challenger, "min"], wins.loc[challenger, "max"]
+    span = f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%}–{high:.0%}"
+    return t(f"- {challenger} has the higher mean score (over seeds and windows) in {span} of the sampled futures (by "
+             "regime; P(best) above counts each seed and window apart), but no region of the inputs "
+             "holds those wins with restrictions that pass the significance test (quasi-p ≤ 0.05): they are spread "
+             "across the sampled inputs.",
+             f"- 按种子与评估期平均得分,{challenger} 在 {span} 的抽样情景中胜过领先者(按情形;上文P(最优)按每个种子与评估期"
+             "分别计),但没有任何输入区域能以通过显著性检验"
+             "(拟p值 ≤ 0.05)的限制集中这些胜出情景:它们分散在各抽样输入之中。")  # fmt: skip
+
+
 def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
+    from sim import lang
     from sim.lang import t
 
     boxes = tables["prim"]
@@ -1243,10 +1263,11 @@ def prim_text(tables: Mapping[str, pd.DataFrame]) -> str:
         if isinstance(sentence, str):
             lines.append(f"- {sentence}.")
         else:
-            lines.append(t(f"- {r.challenger} beats {r.leader} ({r.regime}) in {r.share_of_futures:.0%} of the sampled futures: "
-                           "too rarely or too diffusely for a box of the required density whose restrictions are significant.",
-                           f"- {r.challenger} 在 {r.share_of_futures:.0%} 的抽样情景中胜过 {r.leader}({r.regime}):"
-                           "过于少见或过于分散,无法形成满足密度要求且各项限制均显著的盒。"))  # fmt: skip
+            lines.append(t(f"- {r.challenger} beats {r.leader} ({r.regime}) in {r.share_of_futures:.0%} of the sampled futures "
+                           "(mean score over seeds and windows): too rarely or too diffusely for a box of the required density "
+                           "whose restrictions are significant.",
+                           f"- {r.challenger} 在 {r.share_of_futures:.0%} 的抽样情景中胜过 {r.leader}({lang.regime(r.regime)};"
+                           "按种子与评估期平均得分):过于少见或过于分散,无法形成满足密度要求且各项限制均显著的盒。"))  # fmt: skip
     return "\n".join(lines) or t("No comparisons.", "无比较。")
 
 

@@ -388,12 +388,13 @@ def _answer_table(a: Analysis, communities, national, national_unit) -> list[str
         fund = f"**{label(a.code[lead['best']])}**"
         if is_tie(lead):  # the replicates cannot tell the two apart: name both
             fund = t(f"{fund} or {runner_up}: not distinguishable", f"{fund} 或 {runner_up}:难分高下")
-        lines.append(
+        row = (
             f"| **{lang.regime_with_default(regime)}** | {fund} | {_share(share, a.replicates)} "
             f"| {lead_text} |{by_mode} "
             f"{yuan(cost['expected'])} {t('yuan', '元')} ({yuan(cost['low'])}–{yuan(cost['high'])}) | "
             f"{national(cost['national_expected'])} {national_unit()} | {_path(a, point)} |"
         )
+        lines.append(t(row, row))  # Chinese: full-width punctuation around the numbers too
     return lines
 
 
@@ -456,7 +457,7 @@ def _modes_text(a: Analysis) -> str:
         if len(set(by.values())) > 1:
             differ.append(regime)
         listed_en = ", ".join(f"{lang.choice_name('mode', m)}: {c}" for m, c in by.items())
-        listed_zh = "、".join(f"{lang.choice_name('mode', m)}:{c}" for m, c in by.items())
+        listed_zh = "、".join(f"{lang.choice_name('mode', m)}：{c}" for m, c in by.items())
         parts_en.append(f"{regime} — {listed_en}")
         parts_zh.append(f"{lang.regime(regime)}——{listed_zh}")
     verdict_en = ("**The evaluation windows disagree** under " + ", ".join(differ)) if differ else "The evaluation windows agree"
@@ -466,7 +467,7 @@ def _modes_text(a: Analysis) -> str:
         + "; ".join(parts_en) + ". Equal exposure gives each program the same seven years from its own start; a common "
         "calendar period gives the earliest program (P1, 2024) more years after its window than the latest (P3, 2026).",
         f"*何时评估*([docs/decision.md](../../docs/decision.md)):{verdict_zh}。各评估期的领先者:" + ";".join(parts_zh)
-        + "。等长评估给每项工程自其开始起相同的七年;统一日历期则使最早开始的工程(P1,2024年)"
+        + "。等长评估给每项工程自其开始起相同的七年;统一日历期则使最早开始的工程(P1，2024年)"
         "在实施期后的年数多于最晚的(P3,2026年)。",
     )
 
@@ -584,7 +585,7 @@ def _value_text(a: Analysis) -> str:
         "along the path as one score point is worth to you; a program off the path costs more for what it gives. "
         f"*If programs can be combined,* the efficient path over all eight packages is {combined} "
         "([Value for money](#Value-for-money)).",
-        "*成本效果:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区贴现成本(元)。"
+        "*成本效果:* 有效路径上每个数字是该步的增量成本效果比——相对上一步,每多得1分总体得分所需增加的每社区折现成本(元)。"
         "沿路径走到您认为1分所值之处即可;不在路径上的工程,相对其所得花费过多。"
         f"*若工程可以组合,* 全部八种组合的有效路径为 {combined}([成本效果](#成本效果))。",
     )
@@ -667,7 +668,7 @@ def _depends(a: Analysis) -> list[str]:
             out.append(t(
                 f"- *Under {regime}:* {names[regime]} leads whatever year-end from 2024 ends the evaluation, "
                 "with any one outcome family alone or left out and across the discount-rate range.",
-                f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计或不计任何一类结果、或在整个贴现率范围内,"
+                f"- *{name}:* 无论评估截至2024年起的哪一年年底、只计或不计任何一类结果、或在整个折现率范围内,"
                 f"{names[regime]} 均领先。",
             ))  # fmt: skip
     return [*out, *_beyond_article(a, leaders), *_subgroup_text(a)]

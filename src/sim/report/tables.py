@@ -129,7 +129,7 @@ def variant_text(variant: str) -> str:
         if variant == f"without {english.lower()}":
             return f"不计{chinese}"
     if variant.startswith("a ") and variant.endswith(" discount rate"):
-        return f"贴现率{variant[2:-14]}"
+        return f"折现率{variant[2:-14]}"
     return variant
 
 
@@ -203,7 +203,7 @@ def frontier_table(a: Analysis, frontier: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         t("persistence", "持续性"): frontier["regime"].map(lang.regime),
         t("condition", "方案"): frontier["condition"].map(lambda c: lang.status_quo() if c == "baseline" else c),
-        t("discounted cost per community (yuan)", "每社区贴现成本(元)"): frontier["cost"].map(lambda v: number(v, 0)),
+        t("discounted cost per community (yuan)", "每社区折现成本(元)"): frontier["cost"].map(lambda v: number(v, 0)),
         t("overall score", "总体得分"): frontier["effect"].map(lambda v: number(v, 3)),
         t("status", "状态"): frontier["status"].map(lambda s: status.get(s, s)),
         t("ICER (yuan per score point)", "增量成本效果比(元/分)"): frontier["icer"].map(lambda v: number(v, 0)),
