@@ -40,3 +40,9 @@ def test_a_lead_whose_interval_reaches_zero_is_called_a_tie():
 def test_a_lead_clear_of_zero_is_stated_as_a_lead():
     said = answer._at_settings(analysis(ci_low=0.004), "sustain")
     assert "P3 leads P1 by +0.01 [+0.00, +0.02]" in said and "not distinguishable" not in said
+
+
+def test_years_with_the_same_leader_are_listed_as_one_span():
+    years = [2024, 2025, 2026, 2028, 2029, 2030]
+    leaders = ["P1", "P1", "P3", "P3", "P1", "P1"]
+    assert answer.year_spans(years, leaders) == [(2024, 2025, "P1"), (2026, 2026, "P3"), (2028, 2028, "P3"), (2029, 2030, "P1")]

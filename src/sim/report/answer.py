@@ -461,7 +461,8 @@ def _modes_text(a: Analysis) -> str:
         parts_en.append(f"{regime} — {listed_en}")
         parts_zh.append(f"{lang.regime(regime)}——{listed_zh}")
     verdict_en = ("**The evaluation windows disagree** under " + ", ".join(differ)) if differ else "The evaluation windows agree"
-    verdict_zh = ("**不同评估期的结论不一致**:" + "、".join(lang.regime(r) for r in differ)) if differ else "不同评估期的结论一致"
+    regimes_zh = "、".join(lang.regime(r) for r in differ)
+    verdict_zh = f"在{regimes_zh}情形下**不同评估期的结论不一致**" if differ else "不同评估期的结论一致"
     return t(
         f"*When to evaluate* ([docs/decision.md](../../docs/decision.md)): {verdict_en}. Leader by window: "
         + "; ".join(parts_en) + ". Equal exposure gives each program the same seven years from its own start; a common "
@@ -649,8 +650,13 @@ def _depends(a: Analysis) -> list[str]:
         sens = a.sensitivity[(a.sensitivity[GROUP] == point) & (a.sensitivity["leader"] != leaders[regime])]
         parts = []
         if not other.empty:
-            listed = ", ".join(f"{y} ({a.code[lead]})" for y, lead in zip(other["year"], other["leader"], strict=True))
-            parts.append(t(f"if the evaluation ended in December {listed}", f"若评估截至 {listed} 年12月"))
+            spans = year_spans(other["year"], [a.code[lead] for lead in other["leader"]])
+            listed_en = ", ".join(f"{first}–{last} ({code})" if first != last else f"{first} ({code})"
+                                  for first, last, code in spans)  # fmt: skip
+            listed_zh = "、".join(f"{first}—{last}年任一年({code} 领先)" if first != last else f"{first}年({code} 领先)"
+                                  for first, last, code in spans)  # fmt: skip
+            parts.append(t(f"if a calendar evaluation from 2024 ended in December of {listed_en}",
+                           f"若自2024年起按统一日历期评估、截至{listed_zh}的12月"))  # fmt: skip
         for variant, lead in zip(sens["variant"], sens["leader"], strict=True):
             if variant.endswith(" only"):
                 parts.append(t(f"if only the {variant.replace(' only', '')} family counted ({a.code[lead]} would)",
@@ -672,6 +678,17 @@ def _depends(a: Analysis) -> list[str]:
                 f"{names[regime]} 均领先。",
             ))  # fmt: skip
     return [*out, *_beyond_article(a, leaders), *_subgroup_text(a)]
+
+
+def year_spans(years: Sequence[int], leaders: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Consecutive years with the same leader as (first, last, leader): 2024 ... 2040 all P1 -> [(2024, 2040, 'P1')]."""
+    spans: list[tuple[int, int, str]] = []
+    for year, leader in zip(years, leaders, strict=True):
+        if spans and spans[-1][2] == leader and spans[-1][1] == year - 1:
+            spans[-1] = (spans[-1][0], int(year), leader)
+        else:
+            spans.append((int(year), int(year), leader))
+    return spans
 
 
 def _subgroup_text(a: Analysis) -> list[str]:
