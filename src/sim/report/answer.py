@@ -375,7 +375,7 @@ def _answer_table(a: Analysis, communities, national, national_unit) -> list[str
     ]
     for regime in a.regimes:
         point = a.point(regime)
-        lead = a.leads[a.leads[GROUP] == point].iloc[0]
+        lead = lead_of(a, regime)
         share = a.p_best[a.p_best[GROUP] == point].iloc[0][lead["best"]]
         cost = a.costs[(a.costs[GROUP] == point) & (a.costs["scenario"] == lead["best"])].iloc[0]
         ci = f"[{signed(lead['ci_low'])}, {signed(lead['ci_high'])}]"
@@ -411,14 +411,18 @@ def bottom_line(a: Analysis, robust: Mapping[str, pd.DataFrame]) -> str:
         said = robustness.verdict(shares, robustness.deciding_choices(breakdown, regime))
         return t(f"**Bottom line** ({lang.regime(regime)}, every deciding choice uncertain): {said} {_at_settings(a, regime)}",
                  f"**一句话结论**({lang.regime(regime)},所有关键选择均不确定):{said}{_at_settings(a, regime)}")  # fmt: skip
-    point = a.point(regime)
-    lead = a.leads[a.leads[GROUP] == point].iloc[0]
+    lead = lead_of(a, regime)
     return t(
         f"**Bottom line** ({lang.regime(regime)}): {a.code[lead['best']]} scores highest with this report's settings; how sure "
         "that is once the deciding choices are uncertain is not yet computed (`make report-robustness`).",
         f"**一句话结论**({lang.regime(regime)}):按本报告的设定 {a.code[lead['best']]} 得分最高;关键选择不确定时的把握程度"
         "尚未计算(`make report-robustness`)。",
     )
+
+
+def lead_of(a: Analysis, regime: str) -> pd.Series:
+    """The regime's row of `a.leads`: best, runner-up, lead and its 95% interval."""
+    return a.leads[a.leads[GROUP] == a.point(regime)].iloc[0]
 
 
 def is_tie(lead: Mapping[str, Any]) -> bool:
@@ -428,7 +432,7 @@ def is_tie(lead: Mapping[str, Any]) -> bool:
 
 def _at_settings(a: Analysis, regime: str) -> str:
     """The answer at this report's own settings (its window, the central assumptions), as sure as its replicates."""
-    lead = a.leads[a.leads[GROUP] == a.point(regime)].iloc[0]
+    lead = lead_of(a, regime)
     best, runner_up = a.code[lead["best"]], a.code[lead["runner_up"]]
     share = _share(a.p_best[a.p_best[GROUP] == a.point(regime)].iloc[0][lead["best"]], a.replicates)
     mode = lang.choice_name("mode", a.settings.mode)
@@ -624,7 +628,7 @@ def _depends(a: Analysis) -> list[str]:
     """Plain statements of what would change the answer, each computed."""
     from sim.report.tables import variant_text
 
-    leaders = {r: a.leads[a.leads[GROUP] == a.point(r)].iloc[0]["best"] for r in a.regimes}
+    leaders = {r: lead_of(a, r)["best"] for r in a.regimes}
     names = {r: a.code[leaders[r]] for r in a.regimes}
     out = [t("**What the answer depends on.**", "**结论取决于什么。**"), ""]
     if len(set(names.values())) == 1:
@@ -632,17 +636,17 @@ def _depends(a: Analysis) -> list[str]:
         out.append(t(f"- *Persistence:* the same program leads under every regime ({same}).",
                      f"- *持续性:* 在每种情形下领先的都是同一项工程({same})。"))  # fmt: skip
     else:
-        groups: dict[str, list[str]] = {}
+        groups: dict[tuple[str, bool], list[str]] = {}  # (who, a tie?) -> regimes; a tie is not a lead
         for r, n in names.items():
-            lead = a.leads[a.leads[GROUP] == a.point(r)].iloc[0]
-            key = f"{n} ≈ {a.code[lead['runner_up']]}" if is_tie(lead) else n  # a tie is not a lead
-            groups.setdefault(key, []).append(lang.regime(r))
+            lead = lead_of(a, r)
+            tie = is_tie(lead)
+            groups.setdefault((f"{n} ≈ {a.code[lead['runner_up']]}" if tie else n, tie), []).append(lang.regime(r))
         out.append(t("- *Persistence:* " + "; ".join(
-                         f"{n} (not distinguishable) under {', '.join(rs)}" if "≈" in n else f"{n} leads under {', '.join(rs)}"
-                         for n, rs in groups.items()) + ".",
+                         f"{n} (not distinguishable) under {', '.join(rs)}" if tie else f"{n} leads under {', '.join(rs)}"
+                         for (n, tie), rs in groups.items()) + ".",
                      "- *持续性:* " + ";".join(
-                         f"{'、'.join(rs)}下 {n}(难分高下)" if "≈" in n else f"{'、'.join(rs)}下 {n} 领先"
-                         for n, rs in groups.items()) + "。"))  # fmt: skip
+                         f"{'、'.join(rs)}下 {n}(难分高下)" if tie else f"{'、'.join(rs)}下 {n} 领先"
+                         for (n, tie), rs in groups.items()) + "。"))  # fmt: skip
     for regime in a.regimes:
         point = a.point(regime)
         years = a.by_year[(a.by_year[GROUP] == point)].drop_duplicates("year")
@@ -697,7 +701,7 @@ def _subgroup_text(a: Analysis) -> list[str]:
         return []
     regime = a.regimes[0]
     rows = a.subgroups[a.subgroups["regime"] == regime].drop_duplicates("subgroup")
-    overall = a.code[a.leads[a.leads[GROUP] == a.point(regime)].iloc[0]["best"]]
+    overall = a.code[lead_of(a, regime)["best"]]
     other = rows[rows["leader"] != overall]
     if other.empty:
         return [t(f"- *Kinds of community* ({regime}): {overall} leads in every city tier, region and kind of community "
