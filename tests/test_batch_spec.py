@@ -172,3 +172,13 @@ def test_a_choice_parameter_can_be_a_factor_of_a_sampled_design():
     assert design.bounds["capacity_structure"] == (0.0, 1.0)
     spec = catalogue()["training_evidence"]
     assert [choice_of(spec, u) for u in (0.0, 0.49, 0.5, 1.0)] == ["system", "system", "training", "training"]
+
+
+@pytest.mark.parametrize("name", ["trail\n", "tab\there", "a\x00b"])
+def test_names_are_matched_whole_with_no_control_characters(tmp_path: Path, name: str) -> None:
+    assert "name" in error_of(tmp_path, name=name)  # a trailing newline once made results/trail\n
+    variants = {"base": "baseline", "variants": {name: {}}}
+    spec = {"name": "tiny", "parameters": TINY, "replicates": 2, "seed": 1, **variants}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(InputError, match="letters, digits"):
+        load_spec(tmp_path / "spec.yaml")

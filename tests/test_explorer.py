@@ -77,3 +77,29 @@ def test_charts_read_named_data_that_each_month_provides():
     assert len(explore.chart_spec("pipeline", model)["datasets"]["outcomes"]) == 4 * 3  # months 0-3, three outcomes
     pyramid = explore.chart_spec("pyramid", model)["datasets"]["pyramid"]
     assert abs(sum(r["share"] for r in pyramid if r["share"] > 0) - 100) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ({"n_communities": 200_000}, "n_communities) = 200000 must be a whole number from 10 to 500"),
+        ({"talent_foundation_start": 1900}, "talent_foundation_start) = 1900 must be a whole number"),
+        ({"innovation_leap_end": 9999}, "innovation_leap_end) = 9999 must be a whole number"),
+        ({"seed": -1}, "seed) = -1 must be a whole number from 0 to 99"),
+        ({"talent_foundation": "yes"}, "must be true or false"),
+        ({"persistence": "forever"}, "must be one of"),
+        ({"funding_share": 5.0}, "funding_share) = 5.0 must be a finite number"),
+        ({"not_a_lever": 1}, "unknown parameter 'not_a_lever'"),  # not a widget: CadreModel's own check
+    ],
+)
+def test_the_server_refuses_a_value_no_widget_could_send(setting, words):
+    with pytest.raises(explore.InputError) as caught:
+        explore.new_model(**{**SHORT, **setting})
+    assert words in str(caught.value)
+
+
+def test_every_slider_end_is_accepted():
+    for name, widget in explore.model_params().items():
+        if widget["type"].startswith("Slider") and name != "n_communities":
+            for value in (widget["min"], widget["max"]):
+                explore.check_settings({name: value})

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import invoke_cli, parameter_entries, run_cli_batch, scenario_path
-from sim import InputError, build_model, load_scenario, simulate
+from sim import CadreModel, InputError, build_model, load_scenario, simulate
 from sim.output import write_table
 from sim.parameters import Parameters
 from sim.scenario import parse_assignment
@@ -273,13 +273,26 @@ def test_highest_allowed_min_age_runs_and_keeps_everyone_at_least_that_old():
 def test_negative_seed_is_one_line(command, workdir):
     args = ("run", BASELINE, *FAST) if command == "run" else ("national", BASELINE, "--sample", "10")
     result = invoke_cli((*args, "--seed", "-1"), cwd=workdir)
-    assert_one_line_error(result, ("seed = -1 must be a non-negative integer",))
-    assert result.stderr.strip() == "error: seed = -1 must be a non-negative integer"
+    assert_one_line_error(result, ("seed = -1 must be a whole number from 0 to",))
+    assert result.stderr.strip() == "error: seed = -1 must be a whole number from 0 to 9,223,372,036,854,775,807"
 
 
 def test_python_negative_seed_is_refused_by_build_model():
-    with pytest.raises(InputError, match=r"^seed = -1 must be a non-negative integer$"):
+    with pytest.raises(InputError, match=r"^seed = -1 must be a whole number from 0 to 9,223,372,036,854,775,807$"):
         build_model(load_scenario(BASELINE, {"n_communities": 10}), -1)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "1", float("nan"), True, 2**64])
+def test_cadre_model_refuses_a_bad_seed_in_one_line(seed):
+    with pytest.raises(InputError, match=r"^seed = .* must be a whole number from 0 to 9,223,372,036,854,775,807$"):
+        CadreModel(seed=seed, n_communities=50, months=1)
+
+
+def test_numpy_integers_are_accepted_as_seeds_and_sizes():
+    model = CadreModel(seed=np.int64(10), n_communities=np.int64(50), months=np.int32(1))
+    assert (model.seed, model.p.n_communities) == (10, 50) and type(model.seed) is int
+    reference = CadreModel(seed=10, n_communities=50, months=1)
+    assert model.cadres.age[model.rows].tolist() == reference.cadres.age[reference.rows].tolist()
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0])

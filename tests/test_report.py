@@ -235,3 +235,23 @@ def test_the_monitor_echoes_progress_lines_and_a_heartbeat(tmp_path):
     beats = [line for line in lines if "s elapsed, cell 1 of 2 done" in line]
     assert beats, lines  # nothing new for 0.6 s: a heartbeat
     assert not monitor.path.exists()  # the progress file is removed afterwards
+
+
+@pytest.mark.parametrize(
+    ("notebook", "name", "value", "words"),
+    [
+        ("compare_programs", "replicates", "-5", "parameter 'replicates' = -5 must be a whole number from 1 to 10,000"),
+        ("compare_programs", "replicates", "1e23", "parameter 'replicates' = '1e23' must be a number"),
+        ("compare_programs", "n_communities", "0", "parameter 'n_communities' = 0 is out of range"),
+        ("compare_programs", "discount_rate", "5", "discount_rate = 5 must be an annual rate"),
+        ("compare_programs", "evaluation_mode", "best", "evaluation mode"),
+        ("scenario", "seed", "-1", "parameter 'seed' = -1 must be a whole number from 0"),
+        ("reproduce_article", "seeds", "0", "parameter 'seeds' = 0 must be a whole number from 1"),
+    ],
+)
+def test_report_parameters_out_of_range_are_refused_before_the_notebook_runs(tmp_path, notebook, name, value, words):
+    from conftest import invoke_cli
+
+    result = invoke_cli(["report", notebook, "-p", name, value, "--out", tmp_path / "never"])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+    assert not (tmp_path / "never").exists()

@@ -15,6 +15,7 @@ value (a YAML alias bomb that expands to millions of items) cannot flood the ter
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +28,7 @@ _REPR = reprlib.Repr(maxlevel=3, maxtuple=6, maxlist=6, maxdict=6, maxset=6, max
 # Limits on any data read from YAML or given as report parameters (far above any real input).
 MAX_DEPTH = 50  # nesting of lists and mappings
 MAX_ITEMS = 100_000  # scalars and containers, counting each alias expansion
+MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns
 
 
 def shown(value: Any) -> str:
@@ -66,19 +68,29 @@ def mapping(value: Any, where: str, field: str, what: str = "a mapping of name: 
 
 
 def whole_number(value: Any, where: str, field: str, minimum: int = 0, maximum: int | None = None) -> int:
-    """An int (not a bool) in [minimum, maximum]: "replicates = 0 must be a whole number of at least 1"."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum is not None and value > maximum):
+    """An int (a numpy integer too; not a bool) in [minimum, maximum], as an int:
+    "replicates = 0 must be a whole number of at least 1"."""
+    if not _is_integer(value) or value < minimum or (maximum is not None and value > maximum):
         if maximum is not None:
             allowed = f"a whole number from {minimum:,} to {maximum:,}"
         else:
             allowed = "a non-negative whole number" if minimum == 0 else f"a whole number of at least {minimum}"
         raise InputError(f"{at(where, field)} = {shown(value)} must be {allowed}")
-    return value
+    return int(value)
+
+
+def seed(value: Any, where: str, field: str = "seed") -> int:
+    """A random seed: a whole number from 0 to MAX_SEED (numpy integers accepted)."""
+    return whole_number(value, where, field, 0, MAX_SEED)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def is_number(value: Any) -> bool:
-    """An int or float, not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or float (numpy's too), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def finite_number(value: Any, where: str, field: str, low: float = -math.inf, high: float = math.inf, unit: str = "") -> float:

@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.checks import finite_number, shown, whole_number
 from sim.columns import FAMILY_LABELS, by_family, column
+from sim.errors import InputError
 from sim.model import FLOWS, CadreModel
 from sim.parameters import ParamSpec, catalogue, default_values
 from sim.policy import NUMERIC_LEVERS, SWITCH_LEVERS
@@ -129,21 +131,47 @@ def model_params() -> dict[str, Any]:
     }
 
 
+def check_settings(settings: dict[str, Any]) -> None:
+    """Every value within its widget's limits, checked on the server: the browser sends values, and a crafted message
+    could otherwise ask for 200,000 communities or a window in the year 9999. Other names are left to CadreModel."""
+    widgets = _widgets()
+    for name, value in settings.items():
+        widget = widgets.get(name)
+        if widget is None:  # not on the page (e.g. `months` from Python): the catalogue's checks apply
+            continue
+        field = f"{widget['label']} ({name})"
+        kind = widget["type"]
+        if kind == "SliderInt":
+            whole_number(value, "explorer", field, widget["min"], widget["max"])
+        elif kind == "SliderFloat":
+            finite_number(value, "explorer", field, widget["min"], widget["max"])
+        elif kind == "Checkbox" and not isinstance(value, bool):
+            raise InputError(f"explorer: {field} = {shown(value)} must be true or false")
+        elif kind == "Select" and value is not None and value not in widget["values"]:
+            raise InputError(f"explorer: {field} = {shown(value)} must be one of {', '.join(map(str, widget['values']))}")
+
+
+@functools.cache
+def _widgets() -> dict[str, Any]:
+    return model_params()
+
+
 class ExplorerModel(CadreModel):
     """The model as the explorer builds it: programs switched on one by one, each with its window."""
 
     def __init__(
         self, seed: int = DEFAULT_SEED, n_communities: int = DEFAULT_SIZE, persistence: str | None = None, **settings: Any
     ) -> None:
+        for name, value in settings.items():  # a slider's 0.41300000000000003 is the 0.413 it shows
+            if isinstance(value, float):
+                settings[name] = round(value, 9)
+        check_settings({"seed": seed, "n_communities": n_communities, "persistence": persistence, **settings})
         programs = []
         for key in standard_programs():
             start, end = settings.pop(f"{key}_start", None), settings.pop(f"{key}_end", None)
             if settings.pop(key, False):
                 window = sorted(y for y in (start, end) if y is not None)
                 programs.append({"name": key, "start": window[0], "end": window[-1]} if window else key)
-        for name, value in settings.items():  # a slider's 0.41300000000000003 is the 0.413 it shows
-            if isinstance(value, float):
-                settings[name] = round(value, 9)
         super().__init__(
             "baseline", int(seed), n_communities=int(n_communities), persistence=persistence, programs=programs, **settings
         )

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Cadre, Community, LazyAgents
+from sim.checks import seed as check_seed
 from sim.costs import priced_lines
 from sim.errors import InputError
 from sim.initial import build_cadres, build_communities, initial_posts
@@ -110,8 +111,7 @@ class CadreModel(mesa.Model):
             raise InputError(
                 f"scenario = {scenario!r}: the policy scenario is the keyword policy_scenario= ('scenario' is Mesa's own)"
             )
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**32)
+        seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else check_seed(seed, "")
         overrides = {**(levers or {}), **parameters}
         overrides.update({k: v for k, v in (("n_communities", n_communities), ("persistence", persistence)) if v is not None})
         if not isinstance(policy_scenario, Scenario) or overrides or programs is not None:

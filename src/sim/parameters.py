@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from sim.checks import finite_number, shown
+from sim.checks import finite_number, is_number, shown
 from sim.errors import InputError, closest
 from sim.resources import data_file
 
@@ -92,12 +92,8 @@ class ParamSpec:
         return tuple(float(v) for v in value)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _to_number(value: Any) -> float | None:
-    if _is_number(value):
+    if is_number(value):
         return float(value)
     if isinstance(value, str):
         try:

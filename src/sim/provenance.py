@@ -152,3 +152,52 @@ def provenance(**extra: Any) -> dict[str, Any]:
         "pandas": _version("pandas"),
         **extra,
     }
+
+
+# Modules that read runs but do not make them: a change to them keeps stored runs valid (the
+# analysis designs they build are guarded by the batch store's spec check instead).
+ANALYSIS_ONLY = {"figures.py", "lang.py", "fonts.py", "robustness.py", "voi.py"}
+# Libraries whose versions can change a run's numbers.
+COMPUTING_PACKAGES = ("numpy", "pandas", "scipy", "mesa", "pyarrow")
+
+
+def model_inputs(code: Path | None = None, data: Path | None = None) -> dict[str, str]:
+    """Everything that decides a run's numbers, each with a short SHA-256 or a version.
+
+    Keys: 'code/<module path>' for the simulator's modules (not the report package nor
+    ANALYSIS_ONLY), 'data/<path>' for every file in data/, the lock file, and
+    'package/<name>' for COMPUTING_PACKAGES. A batch store records this (sim.batch.store) and
+    refuses to resume, or `sim rerun` to re-run, when it changed, naming what changed.
+    """
+    from sim.resources import folder
+
+    code = code or Path(__file__).resolve().parent
+    data = data or folder("data")
+    modules = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name not in ANALYSIS_ONLY]
+    files = {f"code/{p.relative_to(code).as_posix()}": p for p in modules}
+    files |= {f"data/{p.relative_to(data).as_posix()}": p for p in sorted(data.rglob("*")) if p.is_file() and p.suffix != ".pyc"}
+    lock = lock_file()
+    if lock is not None:
+        files[lock.name] = lock
+    found = {key: hashlib.sha256(path.read_bytes()).hexdigest()[:16] for key, path in files.items()}
+    return found | {f"package/{name}": _version(name) for name in COMPUTING_PACKAGES}
+
+
+def inputs_fingerprint(inputs: dict[str, str]) -> str:
+    """One short hash of `model_inputs()`: equal iff every input is."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def inputs_changes(before: dict[str, str], now: dict[str, str], limit: int = 6) -> str:
+    """'data/parameters.yaml changed; package/numpy 2.1.3 -> 2.2.0; code/x.py added', at most `limit` items."""
+    items = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if old == new:
+            continue
+        if old is None or new is None:
+            items.append(f"{key} {'added' if old is None else 'removed'}")
+        else:
+            items.append(f"{key} {old} -> {new}" if key.startswith("package/") else f"{key} changed")
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more

@@ -345,28 +345,12 @@ def store_root(root: Path | str) -> Path:
 
 
 def model_fingerprint() -> str:
-    """A hash of everything a run's numbers depend on: the simulator's code and data/.
+    """A hash of everything a run's numbers depend on (`sim.provenance.model_inputs`: the simulator's code, data/,
+    the lock file and the computing libraries' versions). Analysis, report, docs and test changes keep it, so a long
+    analysis can be resumed across them; any change to the model or its data starts afresh."""
+    from sim.provenance import inputs_fingerprint, model_inputs
 
-    Left out: the report code, figures, report languages and this module, whose analysis reads
-    the runs but does not make them (the designs it builds are guarded by the batch store, which
-    refuses to resume a changed spec). So a change to the analysis, reports, docs or tests keeps
-    the fingerprint and a long analysis can be resumed across it; any change to the model or its
-    data starts afresh.
-    """
-    import hashlib
-
-    import sim
-    from sim.resources import folder
-
-    code = Path(sim.__file__).resolve().parent
-    analysis_only = {"figures.py", "lang.py", "fonts.py", "robustness.py", "voi.py"}
-    files = [p for p in sorted(code.rglob("*.py")) if "report" not in p.relative_to(code).parts and p.name not in analysis_only]
-    files += sorted(p for p in folder("data").rglob("*") if p.is_file() and p.suffix != ".pyc")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return inputs_fingerprint(model_inputs())
 
 
 def run(config: Config, workers: int | None = None, root: Path | str = "results", log: Callable[[str], None] = print,

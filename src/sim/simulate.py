@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from sim.checks import clip, shown
-from sim.errors import InputError, RunError
+from sim.checks import seed as check_seed
+from sim.errors import RunError
 from sim.model import CadreModel
 from sim.scenario import Scenario, load_scenario
 
@@ -53,6 +54,4 @@ def check_finite(table: pd.DataFrame, scenario: Scenario, seed: int) -> pd.DataF
 
 def build_model(scenario: Scenario | Path | str, seed: int = 0) -> CadreModel:
     """The model at month 0 (June 2023), for stepping by hand or inspecting agents."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"seed = {seed!r} must be a non-negative integer")
-    return CadreModel(load_scenario(scenario), int(seed))
+    return CadreModel(load_scenario(scenario), check_seed(seed, ""))

@@ -32,6 +32,9 @@ def batch(
     dask_patience: Annotated[
         float, typer.Option(help="Seconds a Dask cluster may be unreachable or without workers before the batch stops.")
     ] = 60.0,
+    allow_mixed: Annotated[
+        bool, typer.Option(help="Resume a store made with other code, data files or library versions (recorded).")
+    ] = False,
 ) -> None:
     """Run an experiment (scenarios x design points x replicates) into a resumable Parquet store."""
     from sim.batch.runner import run_experiment
@@ -49,6 +52,7 @@ def batch(
         part_seconds=part_seconds,
         allow_large=allow_large,
         dask_patience=dask_patience,
+        allow_mixed=allow_mixed,
     )
     typer.echo(str(report))
     if report.failed:
@@ -116,6 +120,15 @@ def summarize_command(
             write_table(pd.DataFrame(), path, check_only=True)
     chosen = int(baseline) if baseline is not None and baseline.isdigit() else baseline
     table = load_results(store)
+    manifest = read_manifest(store)
+    counts = {s: sum(r.get("status") == s for r in manifest["runs"]) for s in ("ok", "failed", "pending")}
+    if counts["ok"] < len(manifest["runs"]):
+        typer.echo(
+            f"warning: {store}: {counts['ok']} of {len(manifest['runs'])} runs are finished ({counts['failed']} failed, "
+            f"{counts['pending']} not run yet); the figures below use only the finished ones. "
+            "Run the batch again with --resume to complete it",
+            err=True,
+        )
     s = settings()
     months = set(table["month"].unique().tolist())
     if table["scenario"].nunique() > 1 and set(range(s.start_month, s.end_month + 1)) <= months and not isinstance(chosen, int):
@@ -123,7 +136,7 @@ def summarize_command(
     else:
         diffs, last = headline(table if chosen is not None else store, chosen)
         typer.echo(format_headline(diffs, last))
-    record = {"experiment": read_manifest(store)["experiment"], "store": str(store)}
+    record = {"experiment": manifest["experiment"], "store": str(store)}
     if out is not None:
         write_table(paired_differences(store, chosen), out, provenance=record)
         typer.echo(f"\npaired differences written to {out}")

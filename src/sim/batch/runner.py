@@ -44,7 +44,7 @@ from sim.batch.spec import ExperimentSpec, changes, load_spec, spec_from_dict
 from sim.batch.store import ResultStore, load_results, read_manifest, store_schema
 from sim.checks import finite_number, whole_number
 from sim.errors import InputError, RunError, Terminated
-from sim.provenance import provenance
+from sim.provenance import inputs_changes, model_inputs, provenance
 
 DEFAULT_ROOT = Path("results")
 
@@ -93,13 +93,16 @@ def run_experiment(
     retries: int = 2,
     allow_large: bool = False,
     dask_patience: float = 60.0,
+    allow_mixed: bool = False,
 ) -> BatchReport:
     """Run the experiment's missing runs into its store (results/<name>/ unless `out`).
 
     Executors: `workers` local processes (default: all cores; 1 runs in this process),
     `scheduler` an existing Dask scheduler's address, or `dask_local` workers of a new
-    LocalCluster. Without `resume`, an existing non-empty store is refused. A batch beyond
-    the size limits (sim.batch.limits) needs `allow_large`.
+    LocalCluster. Without `resume`, an existing non-empty store is refused; with it, a store
+    made with other model inputs (code, data files, library versions) is refused unless
+    `allow_mixed`, which the manifest records. A batch beyond the size limits
+    (sim.batch.limits) needs `allow_large`.
     """
     spec = spec if isinstance(spec, ExperimentSpec) else load_spec(spec)
     whole_number(part_runs, "", "part_runs (--part-runs)", 1)
@@ -111,7 +114,7 @@ def run_experiment(
     check_size(spec, None if scheduler else dask_local or workers or cores(), allow_large)
     tasks = plan_runs(spec)
     selected = select_runs(tasks, only)
-    store = ResultStore.open(Path(out) if out is not None else DEFAULT_ROOT / spec.name, spec, resume)
+    store = ResultStore.open(Path(out) if out is not None else DEFAULT_ROOT / spec.name, spec, resume, allow_mixed)
     try:
         for warning in store.warnings:
             print(warning, file=sys.stderr, flush=True)
@@ -181,9 +184,12 @@ class _Batch:
             "started": _now(),
             "executor": None,
             "provenance": _provenance(),
+            "inputs_fingerprint": store.inputs_fingerprint,
             "finished": 0,
             "failed": 0,
         }
+        if store.mixed:
+            self.session["allow_mixed"] = store.mixed  # what changed, resumed anyway
         self.first_provenance = previous.get("provenance") or self.session["provenance"]
         self.buffer: list[RunResult] = []
         self.rows = 0
@@ -262,7 +268,9 @@ class _Batch:
         backend.close(cancel=stopped is not None)
         progress.close()
         report.elapsed = time.monotonic() - started
-        if stopped is not None:
+        if stopped is not None and not self.store.done:  # nothing to resume: the start's files are removed on the way out
+            progress.log("stopped before any run finished: nothing was saved; run the batch again to start it")
+        elif stopped is not None:
             saved = len(self.store.done) - report.already_done
             progress.log(f"stopped: {saved} runs saved in {self.store.path}; add --resume to finish the batch")
         if errors and stopped is None:
@@ -316,6 +324,8 @@ class _Batch:
             "spec": spec.raw,
             "resolved": spec.resolved(),
             "spec_fingerprint": self.store.fingerprint,
+            "inputs": (self.store.previous or {}).get("inputs") or self.store.inputs,
+            "inputs_fingerprints": self.store.accepted_inputs(),
             "provenance": self.first_provenance,
             "sessions": [*self.sessions, self.session],
             "counts": {"total": len(statuses), **counts},
@@ -425,6 +435,13 @@ def rerun(source: Path | str, run_id: str) -> pd.DataFrame:
         if what:
             raise InputError(
                 f"{source}: the experiment's inputs changed since the batch ran ({'; '.join(what[:8])}); the run would differ"
+            )
+        recorded, now = manifest.get("inputs"), model_inputs()
+        if isinstance(recorded, dict) and recorded != now:
+            commit = (manifest.get("provenance") or {}).get("git_commit")
+            raise InputError(
+                f"{source}: the model's inputs changed since the batch ran ({inputs_changes(recorded, now)}); the run "
+                f"would differ: re-run it from a checkout of the store's commit ({commit}) with the versions it records"
             )
         schema = store_schema(source)
     else:

@@ -61,7 +61,7 @@ SPEC_FIELDS = {
 VARIANT_FIELDS = {"parameters", "programs", "description"}
 OUTPUT_FIELDS = {"months", "columns"}
 # Names go into run ids and folder names: no leading '.', so never '.', '..' or a hidden folder; short enough for any file system.
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]{0,99}$")
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,99}")  # matched whole (fullmatch): no trailing newline
 NAME_RULE = "1 to 100 letters, digits, '_' and '.', not starting with '.'"
 
 
@@ -137,7 +137,7 @@ def spec_from_dict(raw: Any, where: str, base_dir: Path, path: Path | None = Non
         raise InputError(f"{where}: expected a mapping with fields {', '.join(sorted(SPEC_FIELDS))}")
     unknown_fields(raw, SPEC_FIELDS, where)
     name = raw.get("name")
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise InputError(f"{where}: name = {shown(name)} must be given, using {NAME_RULE}")
     common = mapping(raw.get("parameters"), where, "parameters", "a mapping of parameter: value")
     scenarios = _scenarios(raw, where, base_dir, common)
@@ -210,7 +210,7 @@ def _scenarios(raw: Mapping[str, Any], where: str, base_dir: Path, common: Mappi
 
 
 def _add(chosen: dict[str, Scenario], name: str, scenario: Scenario, where: str) -> None:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise InputError(f"{where}: scenario name {shown(name)} must use {NAME_RULE} (it goes into run ids)")
     if name in chosen:
         raise InputError(f"{where}: scenario name '{name}' is used twice; names must be unique")

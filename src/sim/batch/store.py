@@ -8,16 +8,23 @@
         _lock                  # held while a batch writes (released by the kernel if the process dies)
 
 The journal is the record of what is done: a run is done iff a part file the journal lists
-holds it, and that file's SHA-256 still matches the journal's. Readers (`load_results`,
-`stored_run`, resuming) read only the listed parts and verify each checksum, so a stray copy
-(`part-00001 (copy).parquet`), a garbled byte or a truncated file is never read as data: a
-mismatch is an error that names the file and says how to recover (move it out of the store
-and `--resume`, which runs its runs again).
+holds it, and that file's SHA-256 still matches the journal's. Every reader goes through
+`verified_entries` and `_tables`: only listed parts are read, each checksum is verified, each
+journal line must agree with its part's own footer, each run must appear once and belong to
+the experiment, every part must come from the store's spec and model inputs, and every run the
+manifest records as finished must be where it says. So a stray copy, a garbled byte, a
+duplicated, removed or forged journal line or a foreign part is never read as data: it is an
+error that names the store and the problem and says how to recover.
+
+The store records its model inputs (`sim.provenance.model_inputs`: code, data files, lock,
+library versions); resuming with other inputs is refused unless `allow_mixed`, which the
+manifest records.
 
 Writing a part: temporary file, checksum, rename into place, then one journal line appended
 (constant time per part, however many runs the batch has). A kill between the rename and the
 append leaves a part the journal does not list: resuming ignores it (with a warning) and runs
-its runs again. The manifest is written whole only when a session starts and ends.
+its runs again (a part is never adopted without its journal line). The manifest is written whole
+only when a session starts and ends.
 `pandas.read_parquet(folder)` still reads the parts (names starting with '_' or '.' are
 skipped) but verifies nothing; use `load_results`.
 """
@@ -42,25 +49,31 @@ from sim.batch.runs import RunResult
 from sim.batch.spec import ExperimentSpec, changes
 from sim.errors import InputError
 from sim.output import _atomic  # temp file in the same folder, then os.replace
+from sim.provenance import inputs_changes, inputs_fingerprint, model_inputs
 
 MANIFEST = "_manifest.json"
 JOURNAL = "_journal.jsonl"
 LOCK = "_lock"
 META_KEY = b"sim_batch"
-PART = re.compile(r"^part-(\d{5,})\.parquet$")
+PART = re.compile(r"^part-(\d{5,})\.parquet\Z")
 OWN_FILES = (MANIFEST, JOURNAL, LOCK)
 # Temporary files of our own atomic writes: '.<name>.<random>.tmp' (sim.output._atomic).
-OWN_TEMP = re.compile(r"^\.(part-\d{5,}\.parquet|_manifest\.json)\..+\.tmp$")
+OWN_TEMP = re.compile(r"^\.(part-\d{5,}\.parquet|_manifest\.json)\..+\.tmp\Z")
 RECOVER = "move it out of the store, then run the batch again with --resume (its runs are run again)"
+UNTRUSTED = "the store cannot be trusted: run the batch into a new --out"
 
 
 class ResultStore:
     """One experiment's folder: knows which runs are done, appends part files and journal lines, writes the manifest."""
 
-    def __init__(self, path: Path, spec: ExperimentSpec) -> None:
+    def __init__(self, path: Path, spec: ExperimentSpec, allow_mixed: bool = False) -> None:
         self.path = path
         self.spec = spec
         self.fingerprint = spec.fingerprint()
+        self.inputs = model_inputs()
+        self.inputs_fingerprint = inputs_fingerprint(self.inputs)
+        self.allow_mixed = allow_mixed
+        self.mixed: str | None = None  # what changed, when resumed with other inputs under allow_mixed
         self.done: dict[str, dict[str, Any]] = {}  # run id -> {part, duration, worker, rows}
         self.previous: dict[str, Any] | None = None  # the manifest found on resume
         self.schema: pa.Schema | None = None
@@ -71,9 +84,10 @@ class ResultStore:
         self._wrote_part = False
 
     @classmethod
-    def open(cls, path: Path | str, spec: ExperimentSpec, resume: bool) -> ResultStore:
-        """Create the store, or reopen it to resume; refuses a folder it would spoil."""
-        store = cls(Path(path), spec)
+    def open(cls, path: Path | str, spec: ExperimentSpec, resume: bool, allow_mixed: bool = False) -> ResultStore:
+        """Create the store, or reopen it to resume; refuses a folder it would spoil, or other model inputs
+        unless `allow_mixed`."""
+        store = cls(Path(path), spec, allow_mixed)
         store._make_folder()
         store._lock()
         try:
@@ -162,19 +176,51 @@ class ResultStore:
                     f"{self.path}: the experiment changed since this store was made ({'; '.join(what[:8])}"
                     f"{'; ...' if len(what) > 8 else ''}); run it into a new folder with --out, or restore the old spec"
                 )
-        if not _journal_lines(self.path / JOURNAL) and any(PART.match(p.name) for p in self.path.iterdir()):
-            self._adopt_unjournaled_parts()
+        entries = self._listed()
+        self._check_inputs(entries)
         listed = set()
-        for entry in self._listed():
+        for entry in entries:
             listed.add(entry["part"])
             self._take(entry)
+        unlisted = []
         for part in sorted(p for p in self.path.iterdir() if PART.match(p.name)):
             self._next_part = max(self._next_part, int(PART.match(part.name).group(1)) + 1)
             if part.name not in listed:
-                self.warnings.append(
-                    f"warning: {part.name} is not in the store's journal (a batch killed while writing it, or a copy); "
-                    "it is ignored and its runs are run again"
-                )
+                unlisted.append(part.name)
+        if unlisted:
+            self.warnings.append(
+                f"warning: {len(unlisted)} part file(s) ({', '.join(unlisted[:3])}{', ...' if len(unlisted) > 3 else ''}) "
+                "are not in the store's journal (a batch killed while writing one, a copy, or a lost journal); "
+                "they are ignored and their runs are run again"
+            )
+
+    def _check_inputs(self, entries: list[dict[str, Any]]) -> None:
+        """Refuse to resume with other model inputs than the store's runs were made with, unless allow_mixed."""
+        previous = self.previous or {}
+        held = {e.get("inputs_fingerprint") for e in entries}
+        if self.previous is not None:
+            held |= set(previous.get("inputs_fingerprints") or [None])
+        if held <= {self.inputs_fingerprint}:
+            return
+        recorded = previous.get("inputs")
+        what = (
+            inputs_changes(recorded, self.inputs) or "the runs were made with several"
+            if isinstance(recorded, dict)
+            else "the store does not record them (made by an older version of sim)"
+        )
+        if not self.allow_mixed:
+            raise InputError(
+                f"{self.path}: the model's inputs changed since this store was made ({what}); new runs would not match its "
+                "runs: run the batch into a new folder with --out (or add --allow-mixed to resume anyway, recorded in "
+                "the manifest)"
+            )
+        self.mixed = what
+        self.warnings.append(f"warning: resuming {self.path} with other model inputs ({what}), as --allow-mixed asks")
+
+    def accepted_inputs(self) -> list[str]:
+        """The input fingerprints this store's runs may carry: the first session's, and any allowed since."""
+        earlier = list((self.previous or {}).get("inputs_fingerprints") or [])
+        return list(dict.fromkeys([*earlier, self.inputs_fingerprint]))
 
     def _take(self, entry: dict[str, Any]) -> None:
         """Count a journal entry's runs as done, after checking its file against the journal."""
@@ -183,7 +229,12 @@ class ResultStore:
             self.warnings.append(f"warning: {entry['part']} is listed in the journal but missing; its runs are run again")
             self._append({"dropped": entry["part"], "reason": "missing", "written": _now()})
             return
-        verify(part, entry)
+        data = verify(part, entry)
+        try:
+            metadata = pq.read_schema(pa.BufferReader(data)).metadata
+        except (OSError, pa.ArrowException):
+            raise InputError(f"{part}: not a readable Parquet file; {RECOVER}") from None
+        _check_footer(part, metadata, entry)
         if entry.get("spec_fingerprint") != self.fingerprint:
             raise InputError(
                 f"{part}: written by a different experiment spec (fingerprint {entry.get('spec_fingerprint')}, "
@@ -208,13 +259,6 @@ class ResultStore:
             return None
         return manifest if isinstance(manifest, dict) else None
 
-    def _adopt_unjournaled_parts(self) -> None:
-        """A store made before the journal existed: list its part files from their footers, as found."""
-        for part in sorted(p for p in self.path.iterdir() if PART.match(p.name)):
-            meta = read_part_meta(part)
-            self._append({**_file_facts(part), "part": part.name, **_entry_meta(meta)})
-        self.warnings.append(f"warning: {self.path} had no journal (an older store); it was rebuilt from the part files")
-
     def write_part(self, results: list[RunResult], session: int) -> str:
         """Write the rows of these finished runs as one new part file and journal it; returns its name."""
         table = self._table(results)
@@ -223,7 +267,13 @@ class ResultStore:
             r.run_id: {"duration": round(r.duration, 4), "worker": r.worker, "rows": 0 if r.rows is None else len(r.rows)}
             for r in results
         }
-        meta = {"spec_fingerprint": self.fingerprint, "session": session, "written": _now(), "runs": runs}
+        meta = {
+            "spec_fingerprint": self.fingerprint,
+            "inputs_fingerprint": self.inputs_fingerprint,
+            "session": session,
+            "written": _now(),
+            "runs": runs,
+        }
         table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
         facts: dict[str, Any] = {}
 
@@ -285,10 +335,6 @@ def _file_facts(path: Path) -> dict[str, Any]:
     return {"bytes": size, "sha256": digest.hexdigest()}
 
 
-def _entry_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: meta.get(k) for k in ("spec_fingerprint", "session", "written", "runs")}
-
-
 def verify(part: Path, entry: dict[str, Any]) -> bytes:
     """The part file's bytes if they match the journal's size and SHA-256; else an InputError saying how to recover."""
     try:
@@ -345,6 +391,57 @@ def live_entries(path: Path) -> list[dict[str, Any]]:
     return [e for e in entries if e["part"] not in dropped]
 
 
+def _check_footer(part: Path, metadata: dict[bytes, bytes] | None, entry: dict[str, Any]) -> dict[str, Any]:
+    """The part's own record (the metadata in its footer) must list the same runs, spec and inputs as its journal line."""
+    try:
+        meta = json.loads((metadata or {})[META_KEY])
+    except (KeyError, ValueError):
+        raise InputError(f"{part}: not a part file of a batch store (no {META_KEY.decode()} footer); {RECOVER}") from None
+    keys = ("spec_fingerprint", "inputs_fingerprint")
+    if set(meta.get("runs") or {}) != set(entry["runs"]) or any(meta.get(k) != entry.get(k) for k in keys):
+        raise InputError(f"{part.parent}: the journal's line for {part.name} does not match the part's own record; {UNTRUSTED}")
+    return meta
+
+
+def verified_entries(path: Path | str) -> list[dict[str, Any]]:
+    """The journal's live entries, checked against the manifest; an InputError naming the store and the problem if
+
+    - a part comes from another experiment spec, or from model inputs the store did not accept;
+    - a run is listed twice, or is not a run of this experiment (a foreign or forged line);
+    - a run the manifest records as finished is not in the part it names (a removed line, a forged 'dropped').
+    Runs the manifest records as failed (with their error) or pending (a batch that has not finished) may be absent.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    entries = live_entries(path)
+    records = manifest.get("runs")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{path / MANIFEST}: damaged (no list of runs); run the batch again with --resume to rebuild it")
+    where = {r.get("run_id"): r.get("part") if r.get("status") == "ok" else None for r in records}
+    spec, accepted = manifest.get("spec_fingerprint"), manifest.get("inputs_fingerprints")
+    seen: dict[str, str] = {}
+    for entry in entries:
+        name = entry["part"]
+        if spec is not None and entry.get("spec_fingerprint") != spec:
+            raise InputError(f"{path}: {name} was written by another experiment spec than the store's; {UNTRUSTED}")
+        if accepted is not None and entry.get("inputs_fingerprint") not in accepted:
+            raise InputError(f"{path}: {name} was made with other model inputs than the store records; {UNTRUSTED}")
+        for rid in entry["runs"]:
+            if rid in seen:
+                raise InputError(f"{path}: run {rid} is listed twice in the journal ({seen[rid]} and {name}); {UNTRUSTED}")
+            if rid not in where:
+                raise InputError(f"{path}: {name} lists run {rid}, which is not a run of this experiment; {UNTRUSTED}")
+            seen[rid] = name
+    lost = [(rid, part) for rid, part in where.items() if part is not None and seen.get(rid) != part]
+    if lost:
+        rid, part = lost[0]
+        raise InputError(
+            f"{path}: {len(lost)} run(s) the manifest records as finished are not in the journal (first: {rid} in {part}); "
+            "run the batch again with --resume, which runs them again"
+        )
+    return entries
+
+
 def read_part_meta(part: Path) -> dict[str, Any]:
     """The batch metadata in a part file's footer (run ids, durations, spec fingerprint)."""
     try:
@@ -373,33 +470,40 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
 def _tables(path: Path, columns: list[str] | None, run_ids: list[str] | None) -> Iterator[pa.Table]:
     """Each listed part, verified, as an Arrow table (optionally only some columns or runs)."""
     filters = [("run_id", "in", run_ids)] if run_ids is not None else None
-    for entry in live_entries(path):
+    for entry in verified_entries(path):
         part = path / entry["part"]
         if run_ids is not None and not set(run_ids) & set(entry["runs"]):
             continue
         if not part.is_file():
             raise InputError(f"{part}: listed in the journal but missing; run the batch again with --resume to re-run its runs")
-        data = verify(part, entry)
-        yield pq.read_table(pa.BufferReader(data), columns=columns, filters=filters).replace_schema_metadata(None)
+        try:
+            table = pq.read_table(pa.BufferReader(verify(part, entry)), columns=columns, filters=filters)
+        except (OSError, pa.ArrowException):
+            raise InputError(f"{part}: not a readable Parquet file; {RECOVER}") from None
+        _check_footer(part, table.schema.metadata, entry)
+        yield table.replace_schema_metadata(None)
 
 
 def load_results(path: Path | str, columns: Iterable[str] | None = None, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The store as one table, sorted by run_id and month: only the parts the journal lists, each checksum-verified."""
     path = Path(path)
     if not path.is_dir() or not live_entries(path):
-        legacy = path.is_dir() and any(PART.match(p.name) for p in path.iterdir())
-        hint = "; it has no journal (an older store): run the batch again with --resume to build one" if legacy else ""
-        raise InputError(f"{path}: no results (no part files listed in {JOURNAL}){hint}")
+        unlisted = path.is_dir() and any(PART.match(p.name) for p in path.iterdir())
+        hint = "; its part files are not journaled: run the batch again with --resume, which runs their runs again"
+        raise InputError(f"{path}: no results (no part files listed in {JOURNAL}){hint if unlisted else ''}")
     wanted = list(columns) if columns is not None else None
     tables = list(_tables(path, wanted, list(run_ids) if run_ids is not None else None))
-    table = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=wanted)
+    try:
+        table = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=wanted)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise InputError(f"{path}: its part files have different columns; {UNTRUSTED}") from None
     keys = [k for k in ("run_id", "month") if k in table.columns]
     return table.sort_values(keys, kind="stable").reset_index(drop=True) if keys else table
 
 
 def store_schema(path: Path | str) -> pa.Schema | None:
     """The column types of the store's first listed part (None if it has none)."""
-    entries = live_entries(Path(path))
+    entries = verified_entries(Path(path))
     return pq.read_schema(Path(path) / entries[0]["part"]).remove_metadata() if entries else None
 
 

@@ -151,7 +151,7 @@ def seeds(spec: ExperimentSpec) -> list[int]:
     return replicate_seeds(spec.seed, spec.replicates)
 
 
-PLAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def write_csv(
@@ -166,7 +166,7 @@ def write_csv(
     encoding right; otherwise plain UTF-8.
     """
     table = frame.reset_index() if index else frame
-    bad = [str(c) for c in table.columns if not PLAIN_NAME.match(str(c))]
+    bad = [str(c) for c in table.columns if not PLAIN_NAME.fullmatch(str(c))]
     if bad:  # checked with or without an output folder, so nbval's runs of the notebooks check it too
         raise ValueError(f"{name}.csv: column names must be plain (letters, digits, underscores): {bad}")
     if output_dir is None:

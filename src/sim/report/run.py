@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from sim.checks import clip, is_number, plain_data, shown
+from sim.checks import MAX_SEED, clip, is_number, plain_data, shown, whole_number
 from sim.errors import InputError, Terminated, closest
 from sim.files import read_text, read_yaml
 from sim.provenance import COMMIT_VARIABLE, git_commit, provenance
@@ -58,7 +58,7 @@ NOTEBOOK_DIR = folder("notebooks")
 KERNEL = "cadre-sim"  # registered by `make setup` (ipykernel install --sys-prefix)
 SET_BY_REPORT = "output_dir"  # the notebook parameter `sim report` fills in with the output folder
 NOT_AFFECTING = ("workers",)  # parameters that do not change a report's numbers (any executor gives the same)
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")  # a notebook name in notebooks/ (no path, no '..')
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # a notebook name in notebooks/ (no path, no '..')
 VERSIONED = ("statsmodels", "matplotlib", "papermill", "nbconvert", "ipykernel", "scipy", "pyarrow", "dask")
 
 
@@ -87,7 +87,7 @@ def find_notebook(name: str) -> Path:
     """notebooks/NAME.ipynb, or a path to a notebook (NAME.ipynb); checked to be a readable notebook."""
     path = Path(name)
     if path.suffix != ".ipynb":
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise InputError(f"{shown(name)}: a notebook name is letters, digits, '_' and '-' (or give a path ending in .ipynb)")
         path = NOTEBOOK_DIR / f"{name}.ipynb"
         if not path.is_file():
@@ -178,21 +178,57 @@ def _check_kind(name: str, value: Any, default: Any) -> None:
         raise InputError(f"parameter '{name}' = {shown(value)} must be {kind} (its default is {shown(default)})")
 
 
+# Report parameters that are counts, seeds or rates, with what each notebook accepts (the same name means the
+# same thing in every notebook); n_communities takes its range from data/parameters.yaml.
+WHOLE_NUMBERS = {
+    "replicates": (1, 10_000), "tracked_replicates": (0, 10_000), "seeds": (1, 1_000), "validation_seeds": (1, 1_000),
+    "sensitivity_seeds": (1, 1_000), "draws": (1, 10_000), "seed": (0, MAX_SEED), "first_seed": (0, MAX_SEED),
+    "workers": (1, 1_024), "exposure_years": (1, 100),
+}  # fmt: skip
+
+
 def check_inputs(parameters: Mapping[str, Any]) -> None:
-    """Load the scenario or experiment file a report is given, as its notebook will, so a missing or bad
-    file is refused before anything runs (exit 2) rather than failing inside a cell."""
+    """Check report parameters as the notebook will use them — counts and seeds in range, the scenario or
+    experiment file, the evaluation settings — so a bad value is refused before anything runs (exit 2) rather
+    than failing inside a cell."""
     from sim.lang import check
+    from sim.parameters import spec
     from sim.scenario import load_scenario, scenario_file
 
+    for name, (low, high) in WHOLE_NUMBERS.items():
+        if parameters.get(name) is not None:
+            whole_number(parameters[name], "-p", f"parameter '{name}'", low, high)
+    if parameters.get("n_communities") is not None:
+        spec("n_communities").check(parameters["n_communities"], "-p")
     if "lang" in parameters:
         check(parameters["lang"], "parameter 'lang'")
     if isinstance(parameters.get("scenario"), str):
         load_scenario(scenario_file(parameters["scenario"], "scenario"))
     if isinstance(parameters.get("experiment"), str):
-        from sim.batch.spec import load_spec
-        from sim.report.notebook import project_path
+        from sim.report.notebook import experiment
 
-        load_spec(project_path(parameters["experiment"]))
+        experiment(parameters["experiment"], parameters.get("replicates"), parameters.get("n_communities"))
+    _check_evaluation(parameters)
+
+
+def _check_evaluation(parameters: Mapping[str, Any]) -> None:
+    """The decision settings a report overrides, through the same checks the notebook's `with_overrides` applies."""
+    from sim.decision import settings
+    from sim.policy import month_index
+
+    end = parameters.get("evaluation_end")
+    if end is not None and not (isinstance(end, list) and len(end) == 2 and all(isinstance(v, int) for v in end)):
+        raise InputError(
+            f"parameter 'evaluation_end' = {shown(end)} must be [year, month], e.g. [2030, 12] (a list: give it in a "
+            "--parameters-file YAML file)"
+        )
+    if end is not None:
+        whole_number(end[1], "-p", "parameter 'evaluation_end' month", 1, 12)
+    settings().with_overrides(
+        discount_rate=parameters.get("discount_rate"), family_weights=parameters.get("family_weights"),
+        mode=parameters.get("evaluation_mode"), exposure_years=parameters.get("exposure_years"),
+        end_month=month_index(*end) if end is not None else None,
+    )  # fmt: skip
 
 
 def make_folder(out: Path) -> None:
