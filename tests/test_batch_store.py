@@ -335,3 +335,15 @@ def test_model_inputs_name_an_edited_data_file(tmp_path: Path) -> None:
     assert [k for k in before if before[k] != after[k]] == ["data/parameters.yaml"]
     assert inputs_changes(before, after) == "data/parameters.yaml changed"
     assert inputs_fingerprint(before) != inputs_fingerprint(after)
+
+
+def test_ctrl_c_before_any_run_finished_says_nothing_was_saved(tmp_path: Path, monkeypatch, capsys) -> None:
+    def interrupted(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner_module._Batch, "_loop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(write_spec(tmp_path), workers=1, out=tmp_path / "s", quiet=True)
+    err = capsys.readouterr().err
+    assert "nothing was saved; run the batch again" in err and "--resume" not in err
+    assert not (tmp_path / "s").exists()  # the start's files are gone, as the message says

@@ -155,8 +155,9 @@ def test_missing_scenario_is_refused_up_front(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_planted_metrics_json_cannot_delete_files_outside_the_folder(tmp_path: Path) -> None:
-    """A metrics.json listing '../victim' or an absolute path: only files inside the folder, by their own names, go."""
+def test_a_planted_metrics_json_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
+    """A metrics.json listing '../victim' or an absolute path was not written by `sim report`: refused, nothing goes;
+    a report's own record removes only the files inside the folder, by their own names (a link, not its target)."""
     import json
 
     from sim.report.run import clear_outputs
@@ -169,8 +170,15 @@ def test_a_planted_metrics_json_cannot_delete_files_outside_the_folder(tmp_path:
     out.mkdir()
     (out / "index.html").write_text("old report", encoding="utf-8")
     (out / "link.txt").symlink_to(outside)
-    record = {"report": {"files": ["../victim", str(outside), "index.html", "link.txt"]}}
+    for files in (["../victim", "index.html", "link.txt"], [str(outside), "index.html", "link.txt"], ["a\nb"], "index.html"):
+        record = {"report": {"notebook": "notebooks/scenario.ipynb", "started": "2026-12-08", "files": files}}
+        (out / "metrics.json").write_text(json.dumps(record), encoding="utf-8")
+        with pytest.raises(InputError, match=r"metrics.json was not written by `sim report`"):
+            clear_outputs(out, Path("scenario.ipynb"))
+        assert (out / "index.html").exists() and (out / "link.txt").is_symlink()
+    assert victim.read_text(encoding="utf-8") == "keep me" and outside.read_text(encoding="utf-8") == "keep me too"
+    record = {"report": {"notebook": "notebooks/scenario.ipynb", "started": "2026-12-08", "files": ["index.html", "link.txt"]}}
     (out / "metrics.json").write_text(json.dumps(record), encoding="utf-8")
     clear_outputs(out, Path("scenario.ipynb"))
-    assert victim.read_text(encoding="utf-8") == "keep me" and outside.read_text(encoding="utf-8") == "keep me too"
     assert not (out / "index.html").exists() and not (out / "link.txt").exists()  # the link went, not its target
+    assert outside.read_text(encoding="utf-8") == "keep me too"

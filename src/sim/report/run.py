@@ -334,14 +334,26 @@ def clear_outputs(out: Path, notebook: Path) -> None:
     if not out.is_dir() or not any(out.iterdir()):
         return
     record = earlier_report(out)
-    ours = set(record.get("files", [])) | {"metrics.json", notebook.name} if record is not None else set()
+    listed = record.get("files") if record is not None else None
+    plain = isinstance(listed, list) and all(isinstance(n, str) and _plain_file_name(n) for n in listed)
+    if record is not None and not plain:
+        raise InputError(
+            f"--out {out}: its metrics.json was not written by `sim report` (its file list {shown(listed)} is not a list "
+            "of names in the folder); choose an empty or new folder"
+        )
+    ours = set(listed or []) | {"metrics.json", notebook.name} if record is not None else set()
     foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
     if record is None or foreign:
-        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
-        raise InputError(f"--out {out}: it holds files `sim report` did not write ({shown}); choose an empty or new folder")
+        names = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise InputError(f"--out {out}: it holds files `sim report` did not write ({names}); choose an empty or new folder")
     for path in out.iterdir():  # names from the folder itself: a listed '../x' or '/x' can never match one
         if path.name in ours and (path.is_symlink() or path.is_file()):
             path.unlink()  # a link is removed, never what it points to
+
+
+def _plain_file_name(name: str) -> bool:
+    """A file name as `sim report` records its outputs: no folder part, not '.' or '..', no control characters."""
+    return bool(name) and Path(name).name == name and "\\" not in name and name not in {".", ".."} and name.isprintable()
 
 
 def _cell_name(executed: Path, exec_count: int | None) -> str:
