@@ -10,6 +10,7 @@
 #                (reports/scenario/ itself is the baseline reference)
 # make report-levers                                                  funding x mentor grid -> reports/policy_levers/
 # make report-robustness  every assumption uncertain (LHS, Morris, Sobol, PRIM, regret) -> reports/robustness/
+# make report-design      search the levers for packages that beat P1-P3 on score, cost and robustness -> reports/design/
 # make reports   regenerate every committed reference report in reports/ (the only command that rewrites them)
 # make reproduce run the calibration again and check it against the posterior, then regenerate every report from
 #                scratch and compare its numbers with the committed ones (about an hour)
@@ -30,11 +31,11 @@ PORT   ?= 8765
 REPORT_LANG ?= en
 CSV_EXCEL ?=
 REPORT_OPTS := --lang $(REPORT_LANG)$(if $(CSV_EXCEL), --excel)
-NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness
+NOTEBOOKS := compare_programs scenario policy_levers reproduce_article robustness design
 SCENARIO ?= data/scenarios/baseline.yaml
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: explore explorer-assets setup lock report report-scenario report-levers report-article report-robustness reports reproduce calibrate compare notebooks test lint clean
+.PHONY: explore explorer-assets setup lock report report-scenario report-levers report-article report-robustness report-design reports reproduce calibrate compare notebooks test lint clean
 
 setup: $(STAMP)
 
@@ -56,6 +57,7 @@ REF_SCENARIO := scenario -p scenario data/scenarios/baseline.yaml -p replicates 
 REF_LEVERS   := policy_levers -p replicates 5 -p n_communities 100
 REF_ARTICLE  := reproduce_article -p seeds 20 -p draws 40 -p sensitivity_seeds 3 -p validation_seeds 10 -p all_variants True
 REF_ROBUST   := robustness -p scale default -p store results
+REF_DESIGN   := design -p scale default -p store results
 
 report: setup
 	$(BIN)/sim report $(REPORT_OPTS) $(REF_COMPARE)
@@ -69,6 +71,9 @@ report-levers: setup
 report-robustness: setup   # every assumption uncertain: the default analysis (resumable in results/)
 	$(BIN)/sim report $(REPORT_OPTS) $(REF_ROBUST)
 
+report-design: setup   # the design search at its default size (resumable in results/)
+	$(BIN)/sim report $(REPORT_OPTS) $(REF_DESIGN)
+
 report-article: setup
 	$(BIN)/sim report $(REPORT_OPTS) $(REF_ARTICLE)
 
@@ -80,6 +85,8 @@ reports: setup   # regenerate every committed reference report (the only command
 	$(BIN)/sim report --out reports/scenario $(REF_SCENARIO)
 	$(BIN)/sim report --out reports/policy_levers $(REF_LEVERS)
 	$(BIN)/sim report --out reports/reproduce_article $(REF_ARTICLE)
+	$(BIN)/sim report --out reports/design $(REF_DESIGN)
+	$(BIN)/sim report --out reports/design_zh --lang zh $(REF_DESIGN)
 
 reproduce: setup   # what an academic runs first: the calibration and every report from scratch, checked against the committed ones
 	$(BIN)/sim reproduce --calibration

@@ -419,6 +419,38 @@ def robustness(
     typer.echo(f"tables written to {folder}")
 
 
+@app.command()
+@friendly
+def design(
+    config: Annotated[Path, typer.Option(help="Design-search configuration.")] = Path("experiments/design.yaml"),
+    scale: Annotated[str, typer.Option(help="default, or a scale from the configuration (large, small, tiny).")] = "default",
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
+    dask_local: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N workers.")] = None,
+    root: Annotated[Path, typer.Option(help="Folder of the batch stores (resumed when they exist).")] = Path("results"),
+) -> None:
+    """Search the levers P1-P3 move for packages that beat them on score, cost and robustness, within a budget.
+
+    NSGA-II (platypus) over lever values and windows, one resumable batch per generation (experiments/design.yaml);
+    then the chosen packages re-evaluated on fresh seeds and on the robustness futures. Tables go next to the stores.
+    """
+    needs("sensitivity", "platypus")
+    from sim import design as ds
+    from sim.output import write_table
+
+    cfg = ds.load_config(config).scaled(scale)
+    executor = {k: v for k, v in {"scheduler": scheduler, "dask_local": dask_local}.items() if v is not None}
+    result = ds.run(cfg, root=root, workers=workers, log=typer.echo, **executor)
+    picks = ds.chosen(result)
+    checks = ds.recheck(cfg, picks, root=root, workers=workers, **executor)
+    tables = {"evaluated": result.evaluated, "front": result.front, "references": result.references.reset_index(),
+              "history": result.history, **{f"check_{k}": v for k, v in checks.items()}}  # fmt: skip
+    for name, frame in tables.items():
+        write_table(frame, result.store / f"{name}.csv", provenance={"design": cfg.name, "scale": scale, "table": name})
+    typer.echo(ds.summary(result, picks, checks))
+    typer.echo(f"tables written to {result.store}")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @friendly
 def report(

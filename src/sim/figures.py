@@ -649,3 +649,37 @@ def voi_curves(voi: pd.DataFrame, regime: str, labels: Mapping[str, str], stated
     ax.set_ylabel(t("value of information, yuan per community", "信息价值,元/社区"))
     ax.legend(fontsize=7.5, frameon=False)
     return fig
+
+
+def design_front(evaluated: pd.DataFrame, front: pd.DataFrame, references: pd.DataFrame, budget: float,
+                 picks: Mapping[str, str]) -> Figure:  # fmt: skip
+    """The design search: every package (grey), the front (coloured by robustness), P1-P3 and their combinations
+    (their colours, labelled), the chosen packages (labelled) and the budget (a vertical line); cost per community."""
+    fig, ax = plt.subplots(figsize=(9, 5.6))
+    ax.scatter(evaluated["cost"] / 1e4, evaluated["score"], s=10, color=NEUTRAL, label=t("package evaluated", "已评估方案"))
+    shown = ax.scatter(front["cost"] / 1e4, front["score"], s=30, c=front["robustness"], cmap="cividis", edgecolor="black",
+                       linewidth=0.4, label=t("on the front (within the budget)", "前沿上的方案(预算内)"))  # fmt: skip
+    fig.colorbar(shown, ax=ax, label=t("robustness: 10th percentile of the score over futures", "稳健性:各情景得分的第10百分位"))
+    for code, row in references.iterrows():
+        ax.scatter(row["cost"] / 1e4, row["score"], s=70, marker="D", color=colour(str(code)), edgecolor="black", zorder=3)
+        ax.annotate(str(code), (row["cost"] / 1e4, row["score"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    for key, why in picks.items():
+        row = front.set_index("package").loc[key]
+        ax.annotate(f"{key}\n({why})", (row["cost"] / 1e4, row["score"]), xytext=(8, -18), textcoords="offset points",
+                    fontsize=7.5, arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6})  # fmt: skip
+    ax.axvline(budget / 1e4, color=NEUTRAL_DARK, linestyle="--", linewidth=0.8)
+    ax.annotate(t("budget", "预算"), (budget / 1e4, ax.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8)
+    ax.set_xlabel(t("discounted cost per community (10,000 yuan)", "每个社区的折现成本(万元)"))
+    ax.set_ylabel(t("overall score (0 = status quo)", "总体得分(0 = 现状)"))
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def convergence(history: pd.DataFrame) -> Figure:
+    """Hypervolume of the front by generation (share of the objective box it dominates), and new evaluations."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.plot(history["generation"], history["hypervolume"], marker="o", markersize=3, color=OKABE_ITO["blue"])
+    ax.set_xlabel(t("generation", "代数"))
+    ax.set_ylabel(t("hypervolume of the front", "前沿的超体积"))
+    ax.set_ylim(0, max(0.05, float(history["hypervolume"].max()) * 1.1))
+    return fig

@@ -119,28 +119,31 @@ def load_programs(path: Path | str = PROGRAMS_FILE) -> dict[str, Program]:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping of program keys to definitions")
-    programs = {}
-    for key, entry in raw.items():
-        where = f"{path} [{key}]"
-        entry = mapping(entry, where, "", "a mapping of program fields", empty=False)
-        _check_fields(entry, PROGRAM_FIELDS, where, required=PROGRAM_FIELDS - {"name_zh"})
-        levers = entry["levers"] or {}
-        if not isinstance(levers, dict):
-            raise InputError(f"{where}: 'levers' must be a mapping of lever: {{value, kind, cost, maintenance}}")
-        program = Program(
-            key=key,
-            id=str(entry["id"]),
-            name=str(entry["name"]),
-            name_zh=str(entry.get("name_zh", "")),
-            start=entry["start"],
-            end=entry["end"],
-            settings={lever: _setting(lever, value, f"{where} levers.{lever}") for lever, value in levers.items()},
-        )
-        programs[key] = _checked_window(program, where)
+    programs = {key: defined_program(str(key), entry, f"{path} [{key}]") for key, entry in raw.items()}
     ids = [p.id for p in programs.values()]
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: program ids must be unique; got {ids}")
     return programs
+
+
+def defined_program(key: str, entry: Any, where: str) -> Program:
+    """A program from its definition (the fields of a data/programs.yaml entry), checked: the standard programs, and a
+    package defined elsewhere (a scenario's `programs: [{define: ...}]`, a design from `sim design`)."""
+    entry = mapping(entry, where, "", "a mapping of program fields", empty=False)
+    _check_fields(entry, PROGRAM_FIELDS, where, required=PROGRAM_FIELDS - {"name_zh"})
+    levers = entry["levers"] or {}
+    if not isinstance(levers, dict):
+        raise InputError(f"{where}: 'levers' must be a mapping of lever: {{value, kind, cost, maintenance}}")
+    program = Program(
+        key=key,
+        id=str(entry["id"]),
+        name=str(entry["name"]),
+        name_zh=str(entry.get("name_zh", "")),
+        start=entry["start"],
+        end=entry["end"],
+        settings={lever: _setting(lever, value, f"{where} levers.{lever}") for lever, value in levers.items()},
+    )
+    return _checked_window(program, where)
 
 
 def _check_fields(entry: Mapping[str, Any], allowed: set[str], where: str, required: set[str] = frozenset()) -> None:

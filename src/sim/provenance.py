@@ -156,7 +156,7 @@ def provenance(**extra: Any) -> dict[str, Any]:
 
 # Modules that read runs but do not make them: a change to them keeps stored runs valid (the
 # analysis designs they build are guarded by the batch store's spec check instead).
-ANALYSIS_ONLY = {"figures.py", "lang.py", "fonts.py", "robustness.py", "voi.py"}
+ANALYSIS_ONLY = {"figures.py", "lang.py", "fonts.py", "robustness.py", "voi.py", "design.py", "search.py"}
 # Libraries whose versions can change a run's numbers.
 COMPUTING_PACKAGES = ("numpy", "pandas", "scipy", "mesa", "pyarrow")
 

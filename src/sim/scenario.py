@@ -23,7 +23,7 @@ from sim.checks import mapping, plain_data, shown, text, unknown_fields
 from sim.errors import InputError, closest
 from sim.files import read_yaml
 from sim.parameters import Parameters
-from sim.programs import Program, program
+from sim.programs import Program, defined_program, program, standard_programs
 from sim.resources import data_file, resolve
 
 SCENARIO_DIR = data_file("scenarios")
@@ -56,7 +56,7 @@ class Scenario:
         return {
             "name": self.name,
             "source": self.source,
-            "programs": [{"key": p.key, "start": p.start, "end": p.end} for p in self.programs],
+            "programs": [{"key": p.key, "start": p.start, "end": p.end, "levers": p.levers} for p in self.programs],
             "parameters_changed": self.parameters.changed(),
         }
 
@@ -119,6 +119,11 @@ def _programs(entries: Any, where: str) -> tuple[Program, ...]:
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             chosen.append(program(entry, where))
+        elif isinstance(entry, dict) and set(entry) == {"key", "define"}:  # a program defined in place
+            key = text(entry["key"], where, f"programs[{i}].key")
+            if key in standard_programs():
+                raise InputError(f"{where}: programs[{i}].key = '{key}' is a standard program's; a defined program needs its own")
+            chosen.append(defined_program(key, entry["define"], f"{where}: programs[{i}].define"))
         elif isinstance(entry, dict) and "name" in entry:
             unknown_fields(entry, PROGRAM_ENTRY_FIELDS, where, f"programs[{i}].")
             name = text(entry["name"], where, f"programs[{i}].name")
@@ -128,7 +133,9 @@ def _programs(entries: Any, where: str) -> tuple[Program, ...]:
                 chosen_program = chosen_program.with_levers(levers, f"{where}: programs[{i}]")
             chosen.append(chosen_program)
         else:
-            raise InputError(f"{where}: programs[{i}] = {shown(entry)} must be a program name or a mapping with 'name'")
+            raise InputError(
+                f"{where}: programs[{i}] = {shown(entry)} must be a program name, a mapping with 'name', or {{key, define}}"
+            )
     keys = [p.key for p in chosen]
     if len(set(keys)) != len(keys):
         raise InputError(f"{where}: a program is listed twice: {keys}")
