@@ -103,3 +103,37 @@ def test_every_slider_end_is_accepted():
         if widget["type"].startswith("Slider") and name != "n_communities":
             for value in (widget["min"], widget["max"]):
                 explore.check_settings({name: value})
+
+
+def test_the_page_server_ends_when_sim_explore_is_killed(tmp_path):
+    """`kill -9` of `sim explore` leaves no Solara server listening (it is started with PR_SET_PDEATHSIG)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    psutil = pytest.importorskip("psutil")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = Path(sys.executable).with_name("sim")
+    command = [str(sim), "explore", "--port", str(port)]
+    parent = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        children: list = []
+        while time.monotonic() < deadline and not children:
+            children = psutil.Process(parent.pid).children(recursive=True)
+            time.sleep(0.2)
+        assert children, "sim explore started no server"
+        parent.kill()
+        parent.wait(10)
+        gone, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        for process in psutil.Process(os.getpid()).children(recursive=True):
+            process.kill()
