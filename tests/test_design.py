@@ -181,6 +181,9 @@ def test_the_chosen_packages_are_checked_against_the_programs(tiny) -> None:
     futures = checks["futures"]
     assert (futures["futures"] == TINY.check_futures).all() and futures["low"].le(futures["share"]).all()
     assert "Package" in ds.summary(result, picks, checks)
+    line = ds.bottom_line(result, picks, checks)
+    beats = (checks["seeds"].set_index("condition").loc[[p.key for p in picks.values()], "lead_low"] > 0).any()
+    assert line.startswith("**Bottom line:**") and ("buy more" in line) == beats  # claims a gain only beyond noise
 
 
 def test_bad_configuration_is_one_line(tmp_path: Path) -> None:

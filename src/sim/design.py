@@ -137,6 +137,46 @@ class Lever:
     program: str  # the program whose setting (kind, cost lines) the package borrows
 
 
+# Plain names of the levers in both languages, for the report's tables (the catalogue, data/parameters.yaml, has
+# descriptions in English only).
+LEVER_NAMES = {
+    "selection_method": ("selection method", "选拔方式"),
+    "staged_training_coverage": ("four-stage training, share of cadres", "四阶培养覆盖率"),
+    "mentor_trained_share": ("mentors professionally trained", "导师受训比例"),
+    "training_base_coverage": ("communities with a training base", "有实训基地的社区比例"),
+    "growth_file_coverage": ("communities keeping growth files", "建立成长档案的社区比例"),
+    "promotion_standard_coverage": ("communities with a promotion standard", "有晋升标准的社区比例"),
+    "cross_street_rotation": ("cross-street rotation", "跨街道轮岗"),
+    "rotation_coverage": ("post rotation, share of cadres", "轮岗覆盖率"),
+    "dual_track_study": ("dual-track study", "双轨研学"),
+    "digital_training_intensity": ("digital training intensity", "数字化培训强度"),
+    "training_budget_central_west": ("training budget, central and west (yuan per cadre-year)", "中西部培训经费(元/人·年)"),
+    "funding_share": ("community fund share", "社区基金比例"),
+    "honour_fund_coverage": ("communities with an honour fund", "设立表彰基金的社区比例"),
+    "governance_partner": ("governance partner scheme", "治理合伙人制度"),
+    "capability_bank": ("capability bank", "能力银行"),
+    "incubator": ("incubator", "孵化器"),
+}
+VALUE_NAMES = {True: ("on", "开"), False: ("off", "关"), "traditional": ("as now", "现行方式"),
+               "capability_portrait": ("capability portrait", "能力画像")}  # fmt: skip
+
+
+def lever_name(name: str) -> str:
+    """A lever's plain name in the report language (the code name if it has none)."""
+    from sim.lang import t
+
+    return t(*LEVER_NAMES[name]) if name in LEVER_NAMES else name
+
+
+def value_name(value: Any) -> str:
+    """A lever value as a reader sees it: on/off, the selection method's name, or the number."""
+    from sim.lang import t
+
+    if isinstance(value, bool | str) and value in VALUE_NAMES:
+        return t(*VALUE_NAMES[value])
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def levers() -> list[Lever]:
     """Every lever P1-P3 move, in the programs' order."""
     quo = default_values()
@@ -508,7 +548,7 @@ def money(yuan: float, national: bool = False) -> str:
     from sim.lang import t
 
     if national:
-        return t(f"{yuan / 1e9:,.1f} bn yuan", f"{yuan / 1e8:,.0f}亿元")
+        return t(f"{yuan / 1e9:,.1f} bn yuan", f"{yuan / 1e8:.0f}亿元")
     return t(f"{yuan:,.0f} yuan", f"{yuan / 1e4:,.1f}万元")
 
 
@@ -532,11 +572,11 @@ def summary(result: Result, picks: Mapping[str, Package], checks: Mapping[str, p
           f"({result.seconds / 60:.1f} min); {len(result.front)} on the front within the budget of "
           f"{money(c.budget_yuan, True)} (national, discounted).",
           f"共评估{len(result.evaluated)}个方案({len(result.history) - 1}代,每代{c.population}个,用时"
-          f"{result.seconds / 60:.1f}分钟);在{money(c.budget_yuan, True)}(全国折现总额)预算内的帕累托前沿上有"
-          f"{len(result.front)}个。"),
+          f"{result.seconds / 60:.1f}分钟),其中{len(result.front)}个位于预算(全国折现总额{money(c.budget_yuan, True)})"
+          "内的帕累托前沿上。"),
         t("Proposed programs in the same runs: " + "; ".join(
             f"{p} score {refs.loc[p, 'score']:.2f}, cost {money(refs.loc[p, 'cost'])}" for p in ("P1", "P2", "P3")) + ".",
-          "同一批运行中的原定工程:" + ";".join(
+          "同一批运行中的文章所提工程:" + ";".join(
             f"{p}得分{refs.loc[p, 'score']:.2f}、成本{money(refs.loc[p, 'cost'])}" for p in ("P1", "P2", "P3")) + "。"),
     ]  # fmt: skip
     beaten = {p: keys for p, keys in dominated_programs(result).items() if keys}
@@ -545,12 +585,12 @@ def summary(result: Result, picks: Mapping[str, Package], checks: Mapping[str, p
             "In the search's own runs (" + f"{c.replicates} seeds, {c.n_communities} communities), packages on the front beat "
             + ", ".join(f"{p} ({len(k)} packages)" for p, k in beaten.items())
             + " on score, cost and robustness at once; the checks below say whether that survives fresh seeds.",
-            f"在搜索自身的运行中({c.replicates}个种子、{c.n_communities}个社区),前沿上有方案在得分、成本和稳健性上同时优于"
-            + "、".join(f"{p}({len(k)}个方案)" for p, k in beaten.items())
-            + ";下面的复核说明换用新种子后是否仍然成立。"))  # fmt: skip
+            f"在搜索自身的运行中({c.replicates}个种子、{c.n_communities}个社区),前沿上在得分、成本和稳健性上同时优于"
+            + "、".join(f"{p}的有{len(k)}个方案" for p, k in beaten.items())
+            + ";下文复核将检验换用新种子后这一结论是否仍然成立。"))  # fmt: skip
     else:
         lines.append(t("No package on the front beats any proposed program on score, cost and robustness at once.",
-                       "前沿上没有任何方案在得分、成本和稳健性上同时优于某项原定工程。"))  # fmt: skip
+                       "前沿上没有任何方案在得分、成本和稳健性上同时优于某项文章所提工程。"))  # fmt: skip
     seeds, futures = checks.get("seeds"), checks.get("futures")
     for why, package in picks.items():
         row = seeds.set_index("condition").loc[package.key] if seeds is not None else None
@@ -560,13 +600,13 @@ def summary(result: Result, picks: Mapping[str, Package], checks: Mapping[str, p
             f"[{row['score_low']:.2f}, {row['score_high']:.2f}] at {money(row['cost'])}, "
             f"{row['lead']:+.2f} [{row['lead_low']:+.2f}, {row['lead_high']:+.2f}] against the best of P1-P3 in each replicate.",
             f"在100个社区、{c.check_seeds}个新种子上,得分{row['score']:.2f}[{row['score_low']:.2f},{row['score_high']:.2f}],"
-            f"成本{money(row['cost'])},比每次重复运行中P1–P3的最高分高{row['lead']:+.2f}"
+            f"成本{money(row['cost'])},与每次重复运行中P1–P3最高分之差为{row['lead']:+.2f}"
             f"[{row['lead_low']:+.2f},{row['lead_high']:+.2f}]。")  # fmt: skip
         robust = "" if share is None else t(
             f" It beats the best of P1-P3 in {share['share']:.0%} [{share['low']:.0%}-{share['high']:.0%}] of "
             f"{int(share['futures'])} robustness futures.",
-            f"在{int(share['futures'])}个稳健性情景中,有{share['share']:.0%}[{share['low']:.0%}–{share['high']:.0%}]"
-            "优于P1–P3中的最佳者。")  # fmt: skip
+            f"在{int(share['futures'])}个稳健性情景中,该方案优于P1–P3最佳者的情景占{share['share']:.0%}"
+            f"[{share['low']:.0%}–{share['high']:.0%}]。")  # fmt: skip
         lines.append(t(f"Package {package.key} ({why}):", f"方案{package.key}({WHY_ZH.get(why, why)}):") + lead + robust
                      + ("" if row is None else _families_text(row)))
     return "\n".join(lines)
@@ -580,7 +620,10 @@ def _families_text(row: pd.Series) -> str:
     if not above:
         return t(" No family score exceeds 1: it stays within the improvements the article reports.",
                  "各类得分均不超过1:未超出文章报告的改善幅度。")  # fmt: skip
-    listed = ", ".join(f"{k} {v:.2f}" for k, v in above.items())
+    from sim.columns import FAMILY_LABELS
+
+    listed = t(", ".join(f"{k} {v:.2f}" for k, v in above.items()),
+               "、".join(f"{FAMILY_LABELS[k][1]}{v:.2f}" for k, v in above.items()))  # fmt: skip
     return t(f" Family scores above 1 (more than the article reports for those outcomes): {listed}.",
              f"以下各类得分超过1(超出文章对这些结果报告的改善幅度):{listed}。")  # fmt: skip
 
@@ -588,5 +631,55 @@ def _families_text(row: pd.Series) -> str:
 WHY_ZH = {
     "best score": "得分最高",
     "most robust": "最稳健",
-    "cheapest as good as the best program": "得分不低于最佳原定工程中最省钱的",
+    "cheapest as good as the best program": "达到最佳工程得分的最低成本方案",
 }
+
+
+def what_it_does(package: Package) -> str:
+    """Which levers the package leaves at the status quo and which it takes to (near) their targets, in words."""
+    from sim.lang import t
+
+    dropped = [lever_name(lv.name) for lv in levers() if package.reach(lv) == 0]
+    full = [lever_name(lv.name) for lv in levers() if package.reach(lv) >= 0.9]
+    sep = t(", ", "、")
+    return t(f"it leaves {sep.join(dropped) or 'nothing'} at the status quo and takes {sep.join(full) or 'nothing'} to 90% "
+             f"or more of the way to their targets ({package.start}–{package.end})",
+             f"其中{sep.join(dropped) or '无'}保持现状,{sep.join(full) or '无'}达到目标值的90%以上"
+             f"(实施期{package.start}–{package.end}年)")  # fmt: skip
+
+
+def bottom_line(result: Result, picks: Mapping[str, Package], checks: Mapping[str, pd.DataFrame]) -> str:
+    """One or two sentences: does a package beat the best proposed program beyond noise on fresh seeds, at what cost,
+    in how many futures, and what that rests on."""
+    from sim.lang import t
+
+    seeds = checks["seeds"].set_index("condition")
+    futures = checks["futures"].set_index("package")
+    keys = [p.key for p in picks.values()]
+    beating = [k for k in keys if seeds.loc[k, "lead_low"] > 0]
+    caveat = t(
+        " The gain rests on how the model splits each program's effect among its levers (assumption parameters "
+        "with plausible ranges, sampled in the futures), which the article does not measure: it is a package to "
+        "pilot, not a finding.",
+        "这一优势取决于模型如何把各工程的效果分配到其各个政策抓手上(有合理范围的假设参数,已在各情景中抽样),"
+        "而文章并未测量这种分配:它是值得试点的方案,不是已证实的结论。")  # fmt: skip
+    if not beating:
+        return t("**Bottom line:** no package of the same levers beats the best proposed program beyond run-to-run noise "
+                 "on fresh seeds.",
+                 "**结论**:在新种子上,没有任何同类抓手组成的方案能在运行间随机性之外优于最佳的文章所提工程。")  # fmt: skip
+    best = max(beating, key=lambda k: seeds.loc[k, "lead"])
+    package = next(p for p in picks.values() if p.key == best)
+    row, share = seeds.loc[best], futures.loc[best]
+    p1, p3 = seeds.loc["P1", "cost"], seeds.loc["P3", "cost"]
+    return t(
+        f"**Bottom line:** in this model the same levers, set differently, buy more. Package {best} scores "
+        f"{row['lead']:+.2f} [{row['lead_low']:+.2f}, {row['lead_high']:+.2f}] above the best of P1–P3 on "
+        f"{result.config.check_seeds} fresh seeds, at {money(row['cost'])} per community (P1 {money(p1)}, P3 {money(p3)}), "
+        "and beats it in "
+        f"{share['share']:.0%} [{share['low']:.0%}–{share['high']:.0%}] of {int(share['futures'])} robustness futures; "
+        f"{what_it_does(package)}.",
+        f"**结论**:在本模型中,同样的政策抓手换一种力度与组合,能办更多的事。方案{best}在{result.config.check_seeds}个新种子上"
+        f"比P1–P3中的最高分高{row['lead']:+.2f}[{row['lead_low']:+.2f},{row['lead_high']:+.2f}],每个社区成本"
+        f"{money(row['cost'])}(P1为{money(p1)},P3为{money(p3)});在{int(share['futures'])}个稳健性情景中,该方案优于"
+        f"P1–P3最佳者的情景占{share['share']:.0%}[{share['low']:.0%}–{share['high']:.0%}];{what_it_does(package)}。",
+    ) + caveat

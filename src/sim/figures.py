@@ -659,13 +659,15 @@ def design_front(evaluated: pd.DataFrame, front: pd.DataFrame, references: pd.Da
     ax.scatter(evaluated["cost"] / 1e4, evaluated["score"], s=10, color=NEUTRAL, label=t("package evaluated", "已评估方案"))
     shown = ax.scatter(front["cost"] / 1e4, front["score"], s=30, c=front["robustness"], cmap="cividis", edgecolor="black",
                        linewidth=0.4, label=t("on the front (within the budget)", "前沿上的方案(预算内)"))  # fmt: skip
-    fig.colorbar(shown, ax=ax, label=t("robustness: 10th percentile of the score over futures", "稳健性:各情景得分的第10百分位"))
+    robustness = t("robustness: 10th percentile of the score over futures", "稳健性:各情景得分的第10百分位数")
+    fig.colorbar(shown, ax=ax, label=robustness)
     for code, row in references.iterrows():
         ax.scatter(row["cost"] / 1e4, row["score"], s=70, marker="D", color=colour(str(code)), edgecolor="black", zorder=3)
         ax.annotate(str(code), (row["cost"] / 1e4, row["score"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
     for key, why in picks.items():
         row = front.set_index("package").loc[key]
-        ax.annotate(f"{key}\n({why})", (row["cost"] / 1e4, row["score"]), xytext=(8, -18), textcoords="offset points",
+        label = t(f"{key}\n({why})", f"{key}\n（{why}）")
+        ax.annotate(label, (row["cost"] / 1e4, row["score"]), xytext=(8, -18), textcoords="offset points",
                     fontsize=7.5, arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6})  # fmt: skip
     ax.axvline(budget / 1e4, color=NEUTRAL_DARK, linestyle="--", linewidth=0.8)
     ax.annotate(t("budget", "预算"), (budget / 1e4, ax.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8)
@@ -679,7 +681,7 @@ def convergence(history: pd.DataFrame) -> Figure:
     """Hypervolume of the front by generation (share of the objective box it dominates), and new evaluations."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.plot(history["generation"], history["hypervolume"], marker="o", markersize=3, color=OKABE_ITO["blue"])
-    ax.set_xlabel(t("generation", "代数"))
+    ax.set_xlabel(t("generation", "进化代数"))
     ax.set_ylabel(t("hypervolume of the front", "前沿的超体积"))
     ax.set_ylim(0, max(0.05, float(history["hypervolume"].max()) * 1.1))
     return fig
