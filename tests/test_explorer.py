@@ -132,7 +132,7 @@ def test_the_page_server_ends_when_sim_explore_is_killed(tmp_path):
         assert children, "sim explore started no server"
         parent.kill()
         parent.wait(10)
-        gone, alive = psutil.wait_procs(children, timeout=15)
+        _, alive = psutil.wait_procs(children, timeout=15)
         assert not alive, [p.cmdline() for p in alive]
     finally:
         for process in psutil.Process(os.getpid()).children(recursive=True):
