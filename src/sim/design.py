@@ -682,4 +682,4 @@ def bottom_line(result: Result, picks: Mapping[str, Package], checks: Mapping[st
         f"比P1–P3中的最高分高{row['lead']:+.2f}[{row['lead_low']:+.2f},{row['lead_high']:+.2f}],每个社区成本"
         f"{money(row['cost'])}(P1为{money(p1)},P3为{money(p3)});在{int(share['futures'])}个稳健性情景中,该方案优于"
         f"P1–P3最佳者的情景占{share['share']:.0%}[{share['low']:.0%}–{share['high']:.0%}];{what_it_does(package)}。",
-    ) + caveat
+    ) + _families_text(row) + caveat
