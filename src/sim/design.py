@@ -367,8 +367,9 @@ class Result:
     evaluated: pd.DataFrame  # one row per package: objectives, within_budget, generation, its levers and window
     references: pd.DataFrame  # P1, P2, P3 and their combinations, evaluated the same way
     history: pd.DataFrame  # per generation: new evaluations, front size, hypervolume
-    seconds: float
+    seconds: float  # this session's time
     store: Path
+    runs: dict[str, int] = field(default_factory=dict)  # 'run' now and 'read' back from the stores, this session
 
     @property
     def front(self) -> pd.DataFrame:
@@ -402,9 +403,12 @@ def run(config: Config, root: Path | str = "results", workers: int | None = None
 
     started = time.perf_counter()
     store = store_folder(config, root)
+    runs = {"run": 0, "read": 0}
 
     def run_batch(spec: Any, out: Path) -> pd.DataFrame:
         report = run_experiment(spec, workers=workers, out=out, resume=True, quiet=quiet, **executor)
+        runs["run"] += report.finished
+        runs["read"] += report.already_done
         if report.failed:
             first = next(iter(report.failed.items()))
             raise InputError(f"{out}: {len(report.failed)} runs failed (first: {first[0]}: {first[1]})")
@@ -418,7 +422,7 @@ def run(config: Config, root: Path | str = "results", workers: int | None = None
     bounds = _bounds(evaluated, references)
     hv = [{"generation": h.number, "new": h.evaluated, "front": len(h.front_f),
            "hypervolume": _hypervolume(h.front_f, bounds)} for h in history]  # fmt: skip
-    return Result(config, evaluated, references, pd.DataFrame(hv), time.perf_counter() - started, store)
+    return Result(config, evaluated, references, pd.DataFrame(hv), time.perf_counter() - started, store, runs)
 
 
 def reference_objectives(config: Config, futures: list[dict[str, Any]], out: Path, run_batch: Callable) -> pd.DataFrame:
@@ -568,12 +572,13 @@ def summary(result: Result, picks: Mapping[str, Package], checks: Mapping[str, p
     c = result.config
     refs = result.references
     lines = [
-        t(f"{len(result.evaluated)} packages evaluated in {len(result.history) - 1} generations of {c.population} "
-          f"({result.seconds / 60:.1f} min); {len(result.front)} on the front within the budget of "
-          f"{money(c.budget_yuan, True)} (national, discounted).",
-          f"共评估{len(result.evaluated)}个方案({len(result.history) - 1}代,每代{c.population}个,用时"
-          f"{result.seconds / 60:.1f}分钟),其中{len(result.front)}个位于预算(全国折现总额{money(c.budget_yuan, True)})"
-          "内的帕累托前沿上。"),
+        t(f"{len(result.evaluated)} packages evaluated in {len(result.history) - 1} generations of {c.population}; "
+          f"{len(result.front)} on the front within the budget of {money(c.budget_yuan, True)} (national, discounted). "
+          f"This session ran {result.runs.get('run', 0):,} runs and read {result.runs.get('read', 0):,} back from the "
+          f"stores in {result.seconds / 60:.1f} min.",
+          f"共评估{len(result.evaluated)}个方案({len(result.history) - 1}代,每代{c.population}个),其中{len(result.front)}"
+          f"个位于预算(全国折现总额{money(c.budget_yuan, True)})内的帕累托前沿上。本次运行新算{result.runs.get('run', 0):,}次、"
+          f"从已存结果读回{result.runs.get('read', 0):,}次,用时{result.seconds / 60:.1f}分钟。"),
         t("Proposed programs in the same runs: " + "; ".join(
             f"{p} score {refs.loc[p, 'score']:.2f}, cost {money(refs.loc[p, 'cost'])}" for p in ("P1", "P2", "P3")) + ".",
           "同一批运行中的文章所提工程:" + ";".join(
