@@ -75,7 +75,7 @@ class Config:
     replicates: int = 2
     futures: int = 6
     population: int = 24
-    generations: int = 30
+    generations: int = 100
     max_years: int = 3
     budget_yuan: float = 45e9
     check_seeds: int = 30
